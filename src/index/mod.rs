@@ -1,0 +1,402 @@
+//! Per-tenant search indexes: built from passages, persisted under the data folder, swapped in
+//! atomically, and rebuilt incrementally.
+//!
+//! Layout under `<data>/`:
+//! ```text
+//! embeddings/<model fingerprint>.bin     vector cache by text hash (shared by all tenants)
+//! index/<tenant>/CURRENT                 name of the live generation, replaced by rename
+//! index/<tenant>/gen-<n>/manifest.json   fingerprint of what was indexed
+//! index/<tenant>/gen-<n>/passages.json
+//! index/<tenant>/gen-<n>/heads.f32       question/heading vectors
+//! index/<tenant>/gen-<n>/bodies.f32      whole-passage vectors
+//! index/<tenant>/gen-<n>/tantivy/
+//! ```
+//! A generation is written completely and fsynced before `CURRENT` points at it, so a crash
+//! mid-index leaves the previous generation in use. When the fingerprint of the knowledge
+//! (passages, model, settings) equals the live generation's, nothing is embedded or rebuilt.
+
+mod lexical;
+mod vectors;
+
+pub use lexical::{FieldBoosts, LexicalIndex};
+pub use vectors::{text_hash, Matrix, TextHash, VectorCache};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::embed::{EmbedError, Embedder};
+use crate::knowledge::{Passage, Tenant};
+
+/// Bumped when the on-disk layout or what goes into an index changes.
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error("{}: {message}", path.display())]
+    Corrupt { path: PathBuf, message: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
+    move |source| IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How passages are indexed; part of the index fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexSettings {
+    pub boosts: FieldBoosts,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        Self {
+            boosts: FieldBoosts::default(),
+        }
+    }
+}
+
+/// What one indexing run did for one tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub tenant: String,
+    pub passages: usize,
+    /// Texts that had to be embedded (cache misses).
+    pub embedded: usize,
+    /// False when the live generation was already up to date.
+    pub rebuilt: bool,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    fingerprint: String,
+    tenant: String,
+    passages: usize,
+    dim: usize,
+}
+
+/// A tenant's searchable index: passages, BM25 index, and the two dense matrices.
+pub struct TenantIndex {
+    pub tenant: Tenant,
+    pub lexical: LexicalIndex,
+    /// Vectors of each passage's question or heading.
+    pub heads: Matrix,
+    /// Vectors of each passage's heading plus text.
+    pub bodies: Matrix,
+    /// Generation folder name, or "memory".
+    pub generation: String,
+}
+
+impl TenantIndex {
+    pub fn passages(&self) -> &[Passage] {
+        &self.tenant.passages
+    }
+}
+
+/// Builds and opens tenant indexes. The vector cache is opened only when something must be
+/// embedded, so starting up with up-to-date indexes reads no cache at all.
+pub struct Indexer {
+    data_dir: Option<PathBuf>,
+    embedder: Arc<dyn Embedder>,
+    settings: IndexSettings,
+    cache: Option<VectorCache>,
+    /// Folder of the vector cache when it differs from `<data_dir>/embeddings`.
+    cache_dir: Option<PathBuf>,
+    progress: bool,
+}
+
+impl Indexer {
+    /// `data_dir` None keeps everything in memory (one-off evaluations, tests).
+    pub fn new(
+        data_dir: Option<PathBuf>,
+        embedder: Arc<dyn Embedder>,
+        settings: IndexSettings,
+    ) -> Self {
+        Self {
+            cache_dir: data_dir_embeddings(&data_dir),
+            data_dir,
+            embedder,
+            settings,
+            cache: None,
+            progress: false,
+        }
+    }
+
+    /// Keeps vectors in `<data>/embeddings` even for an in-memory index (repeated evaluations).
+    pub fn use_vector_cache_in(&mut self, data: &Path) {
+        self.cache_dir = Some(data.join("embeddings"));
+    }
+
+    /// Show a progress bar on a terminal while embedding.
+    pub fn with_progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// Opens the tenant's live index when it matches `tenant`, else builds and swaps in a new one.
+    /// Blocking: run it on a blocking thread.
+    pub fn index(&mut self, tenant: Tenant) -> Result<(TenantIndex, BuildReport), IndexError> {
+        let started = Instant::now();
+        let fingerprint = self.fingerprint(&tenant.passages);
+        if let Some(dir) = self.tenant_dir(&tenant.id) {
+            if let Some(index) = self.open_current(&dir, &tenant, &fingerprint)? {
+                let report = BuildReport {
+                    tenant: tenant.id.clone(),
+                    passages: index.passages().len(),
+                    embedded: 0,
+                    rebuilt: false,
+                    seconds: started.elapsed().as_secs_f64(),
+                };
+                return Ok((index, report));
+            }
+        }
+        let (heads, bodies, embedded) = self.vectors_for(&tenant.passages)?;
+        let index = match self.tenant_dir(&tenant.id) {
+            Some(dir) => self.write_generation(&dir, tenant, heads, bodies, &fingerprint)?,
+            None => TenantIndex {
+                lexical: LexicalIndex::build(None, &tenant.passages, self.settings.boosts)?,
+                tenant,
+                heads,
+                bodies,
+                generation: "memory".into(),
+            },
+        };
+        let report = BuildReport {
+            tenant: index.tenant.id.clone(),
+            passages: index.passages().len(),
+            embedded,
+            rebuilt: true,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        Ok((index, report))
+    }
+
+    fn tenant_dir(&self, tenant: &str) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|d| d.join("index").join(tenant))
+    }
+
+    fn fingerprint(&self, passages: &[Passage]) -> String {
+        let mut h = Sha256::new();
+        h.update(FORMAT_VERSION.to_le_bytes());
+        h.update(self.embedder.fingerprint().as_bytes());
+        let b = self.settings.boosts;
+        h.update(format!("{}/{}/{}", b.question, b.title, b.body));
+        for p in passages {
+            h.update(p.content_hash());
+        }
+        hex(&h.finalize()[..16])
+    }
+
+    fn open_current(
+        &self,
+        dir: &Path,
+        tenant: &Tenant,
+        fingerprint: &str,
+    ) -> Result<Option<TenantIndex>, IndexError> {
+        let Ok(name) = std::fs::read_to_string(dir.join("CURRENT")) else {
+            return Ok(None);
+        };
+        let generation = dir.join(name.trim());
+        let Ok(raw) = std::fs::read(generation.join("manifest.json")) else {
+            return Ok(None);
+        };
+        match serde_json::from_slice::<Manifest>(&raw) {
+            Ok(m) if m.fingerprint == fingerprint && m.format == FORMAT_VERSION => {}
+            _ => return Ok(None),
+        }
+        // The fingerprint covers every passage, so the passages loaded now are the indexed ones.
+        let heads = Matrix::read(&generation.join("heads.f32")).map_err(io_error(&generation))?;
+        let bodies = Matrix::read(&generation.join("bodies.f32")).map_err(io_error(&generation))?;
+        if heads.rows() != tenant.passages.len() || bodies.rows() != tenant.passages.len() {
+            return Ok(None);
+        }
+        let lexical = LexicalIndex::open(&generation.join("tantivy"), self.settings.boosts)?;
+        Ok(Some(TenantIndex {
+            tenant: tenant.clone(),
+            lexical,
+            heads,
+            bodies,
+            generation: name.trim().to_string(),
+        }))
+    }
+
+    /// Head and body vectors for `passages`, embedding only texts missing from the cache.
+    fn vectors_for(&mut self, passages: &[Passage]) -> Result<(Matrix, Matrix, usize), IndexError> {
+        let heads: Vec<String> = passages.iter().map(|p| p.heading().to_string()).collect();
+        let bodies: Vec<String> = passages.iter().map(Passage::body_for_embedding).collect();
+        let keys: Vec<TextHash> = heads.iter().chain(&bodies).map(|t| text_hash(t)).collect();
+        let texts: Vec<&String> = heads.iter().chain(&bodies).collect();
+        let cache = self.cache()?;
+        let mut missing: Vec<(TextHash, &str)> = Vec::new();
+        for (key, text) in keys.iter().zip(&texts) {
+            if cache.get(key).is_none() && !missing.iter().any(|(k, _)| k == key) {
+                missing.push((*key, text.as_str()));
+            }
+        }
+        let embedded = missing.len();
+        let bar = progress_bar(self.progress && embedded > 0, embedded as u64);
+        let embedder = Arc::clone(&self.embedder);
+        for batch in missing.chunks(256) {
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| *t).collect();
+            let vectors = embedder.embed(&texts)?;
+            let items = batch.iter().map(|(k, _)| *k).zip(vectors).collect();
+            let path = self.cache_dir.clone().unwrap_or_default();
+            self.cache()?.insert_all(items).map_err(io_error(&path))?;
+            bar.inc(batch.len() as u64);
+        }
+        bar.finish_and_clear();
+        let cache_dir = self.cache_dir.clone().unwrap_or_default();
+        let cache = self.cache()?;
+        let dim = embedder.dim();
+        let matrix = |keys: &[TextHash]| -> Result<Matrix, IndexError> {
+            let mut data = Vec::with_capacity(keys.len() * dim);
+            for key in keys {
+                let v = cache.get(key).ok_or_else(|| IndexError::Corrupt {
+                    path: cache_dir.clone(),
+                    message: "vector missing after embedding".into(),
+                })?;
+                data.extend_from_slice(v);
+            }
+            Ok(Matrix { dim, data })
+        };
+        let n = passages.len();
+        Ok((matrix(&keys[..n])?, matrix(&keys[n..])?, embedded))
+    }
+
+    fn cache(&mut self) -> Result<&mut VectorCache, IndexError> {
+        if self.cache.is_none() {
+            let dim = self.embedder.dim();
+            let cache = match &self.cache_dir {
+                Some(dir) => VectorCache::open(dir, self.embedder.fingerprint(), dim)
+                    .map_err(io_error(dir))?,
+                None => VectorCache::in_memory(dim),
+            };
+            self.cache = Some(cache);
+        }
+        Ok(self.cache.as_mut().expect("cache was just set"))
+    }
+
+    fn write_generation(
+        &self,
+        dir: &Path,
+        tenant: Tenant,
+        heads: Matrix,
+        bodies: Matrix,
+        fingerprint: &str,
+    ) -> Result<TenantIndex, IndexError> {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        remove_stale_generations(dir, None);
+        let name = format!(
+            "gen-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let generation = dir.join(&name);
+        std::fs::create_dir_all(&generation).map_err(io_error(&generation))?;
+        let lexical = LexicalIndex::build(
+            Some(&generation.join("tantivy")),
+            &tenant.passages,
+            self.settings.boosts,
+        )?;
+        heads
+            .write(&generation.join("heads.f32"))
+            .map_err(io_error(&generation))?;
+        bodies
+            .write(&generation.join("bodies.f32"))
+            .map_err(io_error(&generation))?;
+        let passages_json =
+            serde_json::to_vec(&tenant.passages).map_err(|e| IndexError::Corrupt {
+                path: generation.clone(),
+                message: e.to_string(),
+            })?;
+        write_synced(&generation.join("passages.json"), &passages_json)?;
+        let manifest = Manifest {
+            format: FORMAT_VERSION,
+            fingerprint: fingerprint.to_string(),
+            tenant: tenant.id.clone(),
+            passages: tenant.passages.len(),
+            dim: heads.dim,
+        };
+        let manifest = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+        write_synced(&generation.join("manifest.json"), &manifest)?;
+        // The swap: CURRENT is replaced in one rename, after everything it names is on disk.
+        let tmp = dir.join("CURRENT.tmp");
+        write_synced(&tmp, name.as_bytes())?;
+        std::fs::rename(&tmp, dir.join("CURRENT")).map_err(io_error(dir))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        remove_stale_generations(dir, Some(&name));
+        Ok(TenantIndex {
+            tenant,
+            lexical,
+            heads,
+            bodies,
+            generation: name,
+        })
+    }
+}
+
+fn data_dir_embeddings(data_dir: &Option<PathBuf>) -> Option<PathBuf> {
+    data_dir.as_ref().map(|d| d.join("embeddings"))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).map_err(io_error(path))?;
+    file.write_all(bytes).map_err(io_error(path))?;
+    file.sync_all().map_err(io_error(path))
+}
+
+/// Deletes generation folders other than the live one (and `keep`): leftovers of a crashed or
+/// superseded build. Open readers keep their files until they close them.
+fn remove_stale_generations(dir: &Path, keep: Option<&str>) {
+    let live = std::fs::read_to_string(dir.join("CURRENT")).unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("gen-") && name != live.trim() && Some(name.as_str()) != keep {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn progress_bar(visible: bool, len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !visible || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "embedding {bar:30} {pos}/{len} texts ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,440 @@
+//! Loading a knowledge folder: `knowledge/<tenant>/tenant.toml` plus Markdown, text and HTML
+//! documents, chunked into [`Passage`]s with stable ids.
+//!
+//! A broken document is reported and skipped so one bad file never takes a brand's whole
+//! knowledge base offline; a broken `tenant.toml` skips that tenant only.
+
+mod chunk;
+mod html;
+mod tenant;
+
+pub use chunk::{
+    is_question, sentences, slugify, split_long, split_markdown, ChunkOptions, Section,
+};
+pub use html::to_markdown as html_to_markdown;
+pub use tenant::{is_plausible_email, HandoffField, TenantConfig};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What went wrong with a tenant or one of its documents; each renders as one line naming it.
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    /// The tenant's `tenant.toml` is missing or invalid.
+    #[error("{}: {message}", path.display())]
+    Tenant { path: PathBuf, message: String },
+    /// A document could not be read or parsed.
+    #[error("{}: {message}", path.display())]
+    Document { path: PathBuf, message: String },
+    /// A folder that should be a tenant or knowledge root is not usable.
+    #[error("{}: {message}", path.display())]
+    Folder { path: PathBuf, message: String },
+    /// The tenant id asked for does not exist.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+}
+
+/// The kind of document a passage comes from; policies are quoted sentence by sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DocKind {
+    Faq,
+    Policy,
+    #[default]
+    Page,
+}
+
+/// One retrievable unit of a tenant's knowledge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Passage {
+    /// `<tenant>/<file path without extension>#<heading slug>`: stable across re-indexing.
+    pub id: String,
+    pub tenant: String,
+    /// Document title followed by the section headings.
+    pub heading_path: Vec<String>,
+    /// The FAQ question, when the passage is a question and its answer.
+    pub question: Option<String>,
+    pub text: String,
+    pub url: Option<String>,
+    pub kind: DocKind,
+    pub updated: Option<String>,
+}
+
+impl Passage {
+    /// The passage's own heading (its question for FAQ passages).
+    pub fn heading(&self) -> &str {
+        self.question
+            .as_deref()
+            .or(self.heading_path.last().map(String::as_str))
+            .unwrap_or("")
+    }
+
+    /// Human-readable title for citations: "Document › Section".
+    pub fn title(&self) -> String {
+        self.heading_path.join(" › ")
+    }
+
+    /// The text the dense retriever embeds for the whole passage.
+    pub fn body_for_embedding(&self) -> String {
+        format!("{}\n{}", self.heading(), self.text)
+    }
+
+    /// Hash of everything that defines the passage; a changed hash means re-index.
+    pub fn content_hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        for part in [
+            self.id.as_str(),
+            &self.heading_path.join("\u{1f}"),
+            self.question.as_deref().unwrap_or("\u{0}"),
+            &self.text,
+            self.url.as_deref().unwrap_or("\u{0}"),
+            &format!("{:?}", self.kind),
+            self.updated.as_deref().unwrap_or("\u{0}"),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0x1e]);
+        }
+        h.finalize().into()
+    }
+}
+
+/// Optional YAML front matter of a Markdown document.
+#[derive(Debug, Default, Deserialize)]
+struct FrontMatter {
+    title: Option<String>,
+    url: Option<String>,
+    kind: Option<DocKind>,
+    updated: Option<String>,
+}
+
+/// A tenant as loaded from disk.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub config: TenantConfig,
+    pub passages: Vec<Passage>,
+}
+
+/// Checks a tenant id: lowercase letters, digits, `-` and `_`, as used in URLs and file names.
+pub fn is_valid_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Lists the tenant folders under `root` (sorted), without loading them.
+pub fn tenant_ids(root: &Path) -> Result<Vec<String>, KnowledgeError> {
+    let folder_error = |message: String| KnowledgeError::Folder {
+        path: root.to_path_buf(),
+        message,
+    };
+    let entries = std::fs::read_dir(root).map_err(|e| folder_error(e.to_string()))?;
+    let mut ids: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Loads one tenant. Document problems come back as warnings beside the tenant.
+pub fn load_tenant(
+    root: &Path,
+    id: &str,
+    options: ChunkOptions,
+) -> Result<(Tenant, Vec<KnowledgeError>), KnowledgeError> {
+    let dir = root.join(id);
+    if !is_valid_tenant_id(id) {
+        return Err(KnowledgeError::Folder {
+            path: dir,
+            message: "tenant folder names may only use a-z, 0-9, '-' and '_'".into(),
+        });
+    }
+    if !dir.is_dir() {
+        return Err(KnowledgeError::UnknownTenant(id.to_string()));
+    }
+    let config = TenantConfig::load(&dir.join("tenant.toml"))?;
+    let mut files = Vec::new();
+    collect_documents(&dir, &mut files);
+    files.sort();
+    let mut passages = Vec::new();
+    let mut warnings = Vec::new();
+    for file in files {
+        match load_document(id, &dir, &file, options) {
+            Ok(mut found) => passages.append(&mut found),
+            Err(e) => warnings.push(e),
+        }
+    }
+    Ok((
+        Tenant {
+            id: id.to_string(),
+            config,
+            passages,
+        },
+        warnings,
+    ))
+}
+
+fn collect_documents(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            collect_documents(&path, out);
+        } else if document_format(&path).is_some() {
+            out.push(path);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Markdown,
+    Text,
+    Html,
+}
+
+fn document_format(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "md" | "markdown" => Some(Format::Markdown),
+        "txt" => Some(Format::Text),
+        "html" | "htm" => Some(Format::Html),
+        _ => None,
+    }
+}
+
+/// Reads one document and chunks it into passages.
+pub fn load_document(
+    tenant: &str,
+    tenant_dir: &Path,
+    path: &Path,
+    options: ChunkOptions,
+) -> Result<Vec<Passage>, KnowledgeError> {
+    let error = |message: String| KnowledgeError::Document {
+        path: path.to_path_buf(),
+        message,
+    };
+    let format = document_format(path).ok_or_else(|| error("unsupported file type".into()))?;
+    let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        error(format!(
+            "not valid UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    if text.trim().is_empty() {
+        return Err(error("empty document".into()));
+    }
+    let relative = path
+        .strip_prefix(tenant_dir)
+        .unwrap_or(path)
+        .with_extension("");
+    let doc_path = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let fallback_title = humanize(relative.file_name().map(|n| n.to_string_lossy()).as_deref());
+    let (front, title, body) = match format {
+        Format::Markdown => {
+            let (front, body) = split_front_matter(&text).map_err(error)?;
+            let title = front.title.clone().unwrap_or(fallback_title);
+            (front, title, body.to_string())
+        }
+        Format::Html => {
+            let (title, body) = html::to_markdown(&text);
+            (
+                FrontMatter::default(),
+                title.unwrap_or(fallback_title),
+                body,
+            )
+        }
+        Format::Text => (FrontMatter::default(), fallback_title, text.clone()),
+    };
+    let sections = split_markdown(&title, &body, options);
+    if sections.is_empty() {
+        return Err(error("no text to index".into()));
+    }
+    let kind = front.kind.unwrap_or_default();
+    Ok(sections
+        .into_iter()
+        .map(|s| Passage {
+            id: format!("{tenant}/{doc_path}#{}", s.slug),
+            tenant: tenant.to_string(),
+            heading_path: s.heading_path,
+            kind: if s.question.is_some() && front.kind.is_none() {
+                DocKind::Faq
+            } else {
+                kind
+            },
+            question: s.question,
+            text: s.text,
+            url: front.url.clone(),
+            updated: front.updated.clone(),
+        })
+        .collect())
+}
+
+/// Splits `---` YAML front matter from the body; a document without it has default metadata.
+fn split_front_matter(text: &str) -> Result<(FrontMatter, &str), String> {
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return Ok((FrontMatter::default(), text));
+    };
+    let end = rest
+        .find("\n---\n")
+        .map(|i| (i, i + 5))
+        .or_else(|| {
+            rest.ends_with("\n---")
+                .then(|| (rest.len() - 4, rest.len()))
+        })
+        .ok_or("front matter opened with --- is never closed")?;
+    let yaml = &rest[..end.0];
+    let front: FrontMatter = if yaml.trim().is_empty() {
+        FrontMatter::default()
+    } else {
+        serde_yaml::from_str(yaml).map_err(|e| format!("broken front matter: {e}"))?
+    };
+    Ok((front, &rest[end.1..]))
+}
+
+/// "refund-policy" → "Refund policy".
+fn humanize(stem: Option<&str>) -> String {
+    let words = stem.unwrap_or("document").replace(['-', '_'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Document".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, content: &[u8]) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    fn tenant_dir() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        write(
+            root.path(),
+            "acme/tenant.toml",
+            b"name = \"Acme\"\nsupport_email = \"help@acme.test\"\n",
+        );
+        root
+    }
+
+    #[test]
+    fn front_matter_and_faq_ids() {
+        let root = tenant_dir();
+        write(root.path(), "acme/policies/refunds.md", b"---\ntitle: Refund policy\nurl: https://acme.test/refunds\nkind: policy\nupdated: 2026-01-02\n---\n## Subscriptions\nRefunds within 14 days.\n");
+        let (t, warnings) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        assert!(warnings.is_empty());
+        let p = &t.passages[0];
+        assert_eq!(p.id, "acme/policies/refunds#subscriptions");
+        assert_eq!(p.title(), "Refund policy › Subscriptions");
+        assert_eq!(p.url.as_deref(), Some("https://acme.test/refunds"));
+        assert_eq!(p.kind, DocKind::Policy);
+        assert_eq!(p.updated.as_deref(), Some("2026-01-02"));
+    }
+
+    #[test]
+    fn html_and_text_documents_are_ingested() {
+        let root = tenant_dir();
+        write(
+            root.path(),
+            "acme/help.html",
+            b"<title>Help</title><h2>Do you ship?</h2><p>Yes.</p><script>x()</script>",
+        );
+        write(
+            root.path(),
+            "acme/notes.txt",
+            b"Plain notes about shipping.",
+        );
+        let (t, _) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        let ids: Vec<_> = t.passages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["acme/help#do-you-ship", "acme/notes#notes"]);
+        assert_eq!(t.passages[0].kind, DocKind::Faq);
+        assert_eq!(t.passages[0].text, "Yes.");
+    }
+
+    #[test]
+    fn bad_documents_are_warnings_and_the_rest_is_indexed() {
+        let root = tenant_dir();
+        write(root.path(), "acme/good.md", b"## Is it good?\nYes.");
+        write(root.path(), "acme/empty.md", b"  \n");
+        write(root.path(), "acme/latin1.txt", &[0x63, 0x61, 0x66, 0xe9]);
+        write(
+            root.path(),
+            "acme/broken.md",
+            b"---\ntitle: [unclosed\n---\ntext",
+        );
+        write(root.path(), "acme/open.md", b"---\ntitle: x\ntext");
+        let (t, warnings) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        assert_eq!(t.passages.len(), 1);
+        let lines: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        let find = |name: &str| lines.iter().find(|l| l.contains(name)).unwrap().clone();
+        assert!(find("empty.md").contains("empty document"));
+        assert!(find("latin1.txt").contains("UTF-8"));
+        assert!(find("broken.md").contains("broken front matter"));
+        assert!(find("open.md").contains("never closed"));
+        assert!(lines.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn tenant_errors_name_the_file_or_tenant() {
+        let root = tempfile::tempdir().unwrap();
+        write(root.path(), "nomail/tenant.toml", b"name = \"No mail\"\n");
+        write(root.path(), "notoml/doc.md", b"text");
+        let e = load_tenant(root.path(), "nomail", ChunkOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nomail/tenant.toml") && e.contains("support_email"),
+            "{e}"
+        );
+        let e = load_tenant(root.path(), "notoml", ChunkOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("notoml/tenant.toml") && e.contains("missing"),
+            "{e}"
+        );
+        let e = load_tenant(root.path(), "ghost", ChunkOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "unknown tenant \"ghost\"");
+        let e = load_tenant(root.path(), "../etc", ChunkOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a-z"), "{e}");
+    }
+
+    #[test]
+    fn content_hash_changes_with_text_only() {
+        let root = tenant_dir();
+        write(root.path(), "acme/a.md", b"## Q?\nA.");
+        let (a, _) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        let (b, _) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        assert_eq!(a.passages[0].content_hash(), b.passages[0].content_hash());
+        write(root.path(), "acme/a.md", b"## Q?\nB.");
+        let (c, _) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        assert_ne!(a.passages[0].content_hash(), c.passages[0].content_hash());
+    }
+}

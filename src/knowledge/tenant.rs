@@ -1,0 +1,142 @@
+//! A tenant's settings from `knowledge/<tenant>/tenant.toml`.
+//!
+//! Only `name` and `support_email` are required; every other key has a documented default so a
+//! new brand can start with two lines. Unknown keys are refused so a typo never silently falls
+//! back to a default that changes behaviour (for example a misspelt escalation threshold).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use super::KnowledgeError;
+
+/// One field the brand's support team wants in a handoff (for example "the prompt you used").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffField {
+    /// snake_case key, used in forms and JSON.
+    pub name: String,
+    /// What the form shows the customer and the email shows the team.
+    pub label: String,
+    /// Whether the handoff form insists on it (default: false).
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// The settings of one brand. Defaults are listed in the README's "Knowledge format" section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Brand name shown to customers and in email subjects.
+    pub name: String,
+    /// Where escalations are sent.
+    pub support_email: String,
+    /// The brand's own words on when the team replies; quoted in handoff answers.
+    #[serde(default = "default_reply_promise")]
+    pub reply_promise: String,
+    /// Support hours, when the brand states them.
+    #[serde(default)]
+    pub support_hours: Option<String>,
+    /// First message of the chat widget.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// Widget accent colour.
+    #[serde(default = "default_brand_color")]
+    pub brand_color: String,
+    /// Origins allowed to call the public chat API from a browser (CORS).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Extra fields the handoff form asks for.
+    #[serde(default)]
+    pub handoff_fields: Vec<HandoffField>,
+}
+
+fn default_reply_promise() -> String {
+    "Our support team will reply by email.".to_string()
+}
+
+fn default_brand_color() -> String {
+    "#2457d6".to_string()
+}
+
+impl TenantConfig {
+    /// Reads and validates `tenant.toml`; every error names the file.
+    pub fn load(path: &Path) -> Result<Self, KnowledgeError> {
+        let raw = std::fs::read_to_string(path).map_err(|e| KnowledgeError::Tenant {
+            path: path.to_path_buf(),
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "missing tenant.toml (needs at least `name` and `support_email`)".to_string()
+            } else {
+                e.to_string()
+            },
+        })?;
+        Self::parse(&raw).map_err(|message| KnowledgeError::Tenant {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses the TOML text; the error is one line fit for a terminal.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let config: TenantConfig =
+            toml::from_str(raw).map_err(|e| e.message().trim().to_string())?;
+        if config.name.trim().is_empty() {
+            return Err("`name` must not be empty".into());
+        }
+        if !is_plausible_email(&config.support_email) {
+            return Err(format!(
+                "`support_email` is not an email address: {:?}",
+                config.support_email
+            ));
+        }
+        Ok(config)
+    }
+}
+
+/// A cheap shape check (one `@`, a dot in the domain, no spaces); real delivery is the SMTP server's job.
+pub fn is_plausible_email(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = TenantConfig::parse("name = \"Acme\"\nsupport_email = \"help@acme.test\"").unwrap();
+        assert_eq!(c.name, "Acme");
+        assert_eq!(c.reply_promise, default_reply_promise());
+        assert!(c.handoff_fields.is_empty());
+    }
+
+    #[test]
+    fn missing_support_email_is_named() {
+        let err = TenantConfig::parse("name = \"Acme\"").unwrap_err();
+        assert!(err.contains("support_email"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let err =
+            TenantConfig::parse("name = \"A\"\nsupport_email = \"a@b.co\"\nreplypromise = \"x\"")
+                .unwrap_err();
+        assert!(err.contains("replypromise"), "{err}");
+    }
+
+    #[test]
+    fn email_shapes() {
+        assert!(is_plausible_email("service@fictart.com"));
+        assert!(!is_plausible_email("service.fictart.com"));
+        assert!(!is_plausible_email("a@b@c.com"));
+        assert!(!is_plausible_email("a b@c.com"));
+        assert!(!is_plausible_email("@c.com"));
+    }
+}

@@ -1,0 +1,20 @@
+//! askdesk: a self-hosted support chatbot that answers from a brand's own FAQ and policy
+//! documents and hands over to the human team when it is not sure.
+//!
+//! # Layout
+//! - [`knowledge`]: load `knowledge/<tenant>/` (tenant.toml, Markdown, text, HTML) into passages.
+//! - [`embed`]: the [`embed::Embedder`] seam and the fastembed/ONNX Runtime implementation.
+//! - [`index`]: per-tenant BM25 (tantivy) and vector indexes, persisted, incremental, swapped
+//!   atomically.
+//! - [`retrieve`]: hybrid retrieval and fusion over one tenant's index.
+//! - [`engine`]: assembles the above from a knowledge folder and a data folder.
+//! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
+//! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
+
+pub mod beir;
+pub mod cli;
+pub mod embed;
+pub mod engine;
+pub mod index;
+pub mod knowledge;
+pub mod retrieve;
