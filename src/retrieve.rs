@@ -36,8 +36,11 @@ pub enum SearchMode {
 pub enum Fusion {
     /// Reciprocal-rank fusion with constant `k` (kept for comparison).
     Rrf { k: f32 },
-    /// Dense cosine plus `bm25_weight` × (BM25 score / the query's best BM25 score).
-    Weighted { bm25_weight: f32 },
+    /// Dense cosine plus a weight × (BM25 score / the query's best BM25 score). The weight is
+    /// `exact_weight` when the query holds an exact token (a code, number, e-mail address or
+    /// identifier: see [`has_exact_token`]), where wording-level matching is what the customer
+    /// needs, and `bm25_weight` otherwise.
+    Weighted { bm25_weight: f32, exact_weight: f32 },
 }
 
 /// Retrieval knobs. Defaults were chosen on the StackFAQ sets (README, "Retrieval quality").
@@ -53,15 +56,19 @@ pub struct RetrievalSettings {
 impl Default for RetrievalSettings {
     fn default() -> Self {
         Self {
-            head_weight: 0.5,
-            fusion: Fusion::Weighted { bm25_weight: 0.1 },
+            head_weight: 0.6,
+            fusion: Fusion::Weighted {
+                bm25_weight: 0.05,
+                exact_weight: 0.3,
+            },
             pool: 50,
         }
     }
 }
 
 impl RetrievalSettings {
-    /// Defaults overridden by `ASKDESK_HEAD_WEIGHT`, `ASKDESK_BM25_WEIGHT` and `ASKDESK_FUSION`
+    /// Defaults overridden by `ASKDESK_HEAD_WEIGHT`, `ASKDESK_BM25_WEIGHT`,
+    /// `ASKDESK_EXACT_WEIGHT` and `ASKDESK_FUSION`
     /// (`weighted` or `rrf`), for experiments and for tuning a deployment.
     pub fn from_env() -> Self {
         let mut s = Self::default();
@@ -69,10 +76,17 @@ impl RetrievalSettings {
         if let Some(w) = number("ASKDESK_HEAD_WEIGHT") {
             s.head_weight = w.clamp(0.0, 1.0);
         }
-        if let Some(w) = number("ASKDESK_BM25_WEIGHT") {
-            s.fusion = Fusion::Weighted {
-                bm25_weight: w.max(0.0),
-            };
+        if let Fusion::Weighted {
+            bm25_weight,
+            exact_weight,
+        } = &mut s.fusion
+        {
+            if let Some(w) = number("ASKDESK_BM25_WEIGHT") {
+                *bm25_weight = w.max(0.0);
+            }
+            if let Some(w) = number("ASKDESK_EXACT_WEIGHT") {
+                *exact_weight = w.max(0.0);
+            }
         }
         if std::env::var("ASKDESK_FUSION").is_ok_and(|v| v == "rrf") {
             s.fusion = Fusion::Rrf { k: 60.0 };
@@ -142,12 +156,19 @@ impl TenantSearch {
                 .search(text, pool)
                 .map_err(|e| RetrieveError::Index(e.into()))?
         };
+        let fusion = match settings.fusion {
+            Fusion::Weighted { exact_weight, .. } if has_exact_token(text) => Fusion::Weighted {
+                bm25_weight: exact_weight,
+                exact_weight,
+            },
+            other => other,
+        };
         let fused = fuse(
             dense_scores.as_deref(),
             dense_top.as_deref().unwrap_or(&[]),
             &bm25_top,
             mode,
-            settings.fusion,
+            fusion,
         );
         Ok(fused
             .into_iter()
@@ -203,7 +224,7 @@ fn fuse(
                 SearchMode::Dense => d.unwrap_or(-1.0),
                 SearchMode::Bm25 => b.unwrap_or(0.0),
                 SearchMode::Hybrid => match fusion {
-                    Fusion::Weighted { bm25_weight } => {
+                    Fusion::Weighted { bm25_weight, .. } => {
                         d.unwrap_or(-1.0) + bm25_weight * b.unwrap_or(0.0) / best_bm25
                     }
                     Fusion::Rrf { k } => {
@@ -219,6 +240,22 @@ fn fuse(
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out
+}
+
+/// True when the query holds a token that must match literally: one with a digit, `@`, `_`, or
+/// an inner `.` (error codes, versions, e-mail addresses, file names, identifiers). Embeddings
+/// blur such tokens; BM25 matches them exactly.
+pub fn has_exact_token(text: &str) -> bool {
+    text.split_whitespace().any(|raw| {
+        let token = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        token.len() >= 2
+            && (token.chars().any(|c| c.is_ascii_digit())
+                || token.contains('@')
+                || token.contains('_')
+                || token
+                    .char_indices()
+                    .any(|(i, c)| c == '.' && i > 0 && i + 1 < token.len()))
+    })
 }
 
 /// Indices of the `n` largest scores, best first.
@@ -382,6 +419,30 @@ mod tests {
     }
 
     #[test]
+    fn exact_tokens() {
+        for q in [
+            "error E1042 on upload",
+            "mail support@acme.test",
+            "what is ERR_QUOTA",
+            "v2.3 changelog",
+            "my file.png fails",
+            "refund after 14 days",
+        ] {
+            assert!(has_exact_token(q), "{q}");
+        }
+        for q in [
+            "how do I get a refund?",
+            "can't sign in - help",
+            "refund/cancel",
+            "e-mail me",
+            "Settings → Credits",
+            "the end.",
+        ] {
+            assert!(!has_exact_token(q), "{q}");
+        }
+    }
+
+    #[test]
     fn top_n_is_sorted_and_bounded() {
         assert_eq!(top_n(&[0.1, 0.9, 0.5, 0.7], 3), vec![1, 3, 2]);
         assert_eq!(top_n(&[0.1], 5), vec![0]);
@@ -397,7 +458,10 @@ mod tests {
             &[0, 1, 2],
             &bm25,
             SearchMode::Hybrid,
-            Fusion::Weighted { bm25_weight: 0.1 },
+            Fusion::Weighted {
+                bm25_weight: 0.1,
+                exact_weight: 0.1,
+            },
         );
         // passage 1: 0.78 + 0.1 = 0.88 beats passage 0 (0.80, no BM25 match)
         assert_eq!(out.iter().map(|h| h.0).collect::<Vec<_>>(), vec![1, 0, 2]);
@@ -430,7 +494,10 @@ mod tests {
             &[0],
             &[(2, 1.0)],
             SearchMode::Hybrid,
-            Fusion::Weighted { bm25_weight: 0.1 },
+            Fusion::Weighted {
+                bm25_weight: 0.1,
+                exact_weight: 0.1,
+            },
         );
         let p2 = out.iter().find(|h| h.0 == 2).unwrap();
         assert_eq!(
@@ -450,7 +517,10 @@ mod tests {
             &[1, 0],
             &[(0, 4.0)],
             SearchMode::Dense,
-            Fusion::Weighted { bm25_weight: 1.0 },
+            Fusion::Weighted {
+                bm25_weight: 1.0,
+                exact_weight: 1.0,
+            },
         );
         assert_eq!(out[0].0, 1);
         let out = fuse(
@@ -458,7 +528,10 @@ mod tests {
             &[],
             &[(0, 4.0), (1, 2.0)],
             SearchMode::Bm25,
-            Fusion::Weighted { bm25_weight: 1.0 },
+            Fusion::Weighted {
+                bm25_weight: 1.0,
+                exact_weight: 1.0,
+            },
         );
         assert_eq!(out.iter().map(|h| h.0).collect::<Vec<_>>(), vec![0, 1]);
     }

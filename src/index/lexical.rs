@@ -173,14 +173,16 @@ impl LexicalIndex {
         let mut columns = std::collections::HashMap::new();
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            if !columns.contains_key(&address.segment_ord) {
-                let column = searcher
-                    .segment_reader(address.segment_ord)
-                    .fast_fields()
-                    .u64("ord")?;
-                columns.insert(address.segment_ord, column);
-            }
-            if let Some(ord) = columns[&address.segment_ord].first(address.doc_id) {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("ord")?,
+                ),
+            };
+            if let Some(ord) = column.first(address.doc_id) {
                 hits.push((ord as usize, score));
             }
         }

@@ -161,7 +161,7 @@ impl Matrix {
         }
         let dim = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         let data = decode_f32(&bytes[4..]);
-        if dim == 0 || data.len() % dim != 0 {
+        if dim == 0 || !data.len().is_multiple_of(dim) {
             return Err(std::io::Error::other("vector file is truncated"));
         }
         Ok(Matrix { dim, data })

@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn long_sections_split_at_sentences_with_overlap() {
         let sentence = "This sentence is exactly forty chars ok.";
-        let text = vec![sentence; 10].join(" ");
+        let text = [sentence; 10].join(" ");
         let opts = ChunkOptions {
             max_chars: 130,
             overlap_sentences: 1,

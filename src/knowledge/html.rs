@@ -6,7 +6,9 @@
 //! HTML5 parser would add a large dependency for no better passages.
 
 /// Elements whose content is never text a customer reads.
-const SKIPPED: [&str; 6] = ["script", "style", "noscript", "template", "svg", "head"];
+const SKIPPED: [&str; 7] = [
+    "script", "style", "noscript", "template", "svg", "head", "title",
+];
 
 /// Converts HTML to (title, markdown body). The title is the `<title>` element, when present.
 pub fn to_markdown(html: &str) -> (Option<String>, String) {

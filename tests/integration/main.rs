@@ -1,0 +1,6 @@
+//! The one integration test binary: real embedding model (from `scripts/setup.sh`), real files.
+//! Modules read as the capability they check.
+
+mod cli;
+mod helpers;
+mod knowledge_engine;
