@@ -118,8 +118,11 @@ fn main() {
         unchanged[2]
     );
 
-    // 4. New passages: 500 passages never embedded before (fresh in-memory cache).
-    let fresh: Vec<_> = tenant.index.passages()[..500]
+    // 4. New passages: 1,000 passages never embedded before (fresh in-memory cache), with the
+    //    bulk-indexing profile `askdesk index` uses.
+    let bulk = engine::load_embedder(&askdesk::embed::EmbedderConfig::bulk_from_env())
+        .expect("bulk embedder");
+    let fresh: Vec<_> = tenant.index.passages()[..1000]
         .iter()
         .cloned()
         .map(|mut p| {
@@ -128,7 +131,7 @@ fn main() {
         })
         .collect();
     let t0 = Instant::now();
-    let mut indexer = Indexer::new(None, Arc::clone(&embedder), IndexSettings::default());
+    let mut indexer = Indexer::new(None, bulk, IndexSettings::default());
     let (_, report) = indexer
         .index(Tenant {
             id: "fresh".into(),

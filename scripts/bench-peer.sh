@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # askdesk and the lean Python peer (../shared/peer) side by side, in one run, on the same machine:
 # retrieval quality on the StackFAQ sets and per-query latency on the generated 10,000-passage
-# corpus. Needs `scripts/setup.sh models peer` and a release build (`make bench-peer` does both).
+# corpus. The peer runs the packaged model as it ships (.cache/models/minilm); askdesk runs its
+# default int8 derivation of the same weights, and once more with the packaged model. Needs `scripts/setup.sh models peer` and a release build (`make bench-peer` does both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${ASKDESK_SHARED:-../shared}"
@@ -20,6 +21,7 @@ for set in stackfaq-threads stackfaq-pairs; do
   for mode in bm25 dense hybrid; do
     row "askdesk $mode, $set" "$($BIN beir "$SHARED/data/$set" --mode $mode --json)"
   done
+  row "askdesk hybrid, original fp32-dequantized model, $set" "$(ASKDESK_MODEL_DIR=.cache/models/minilm $BIN beir "$SHARED/data/$set" --json)"
   row "peer dense, $set" "$(DENSE_ONLY=1 "$PEER" "$SHARED/peer/ref_bot.py" beir "$SHARED/data/$set")"
   row "peer rrf, $set" "$("$PEER" "$SHARED/peer/ref_bot.py" beir "$SHARED/data/$set")"
 done

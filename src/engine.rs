@@ -43,6 +43,17 @@ pub struct Engine {
     pub tenants: Vec<knowledge::Tenant>,
 }
 
+impl Engine {
+    /// An answer pipeline over every loaded tenant.
+    pub fn pipeline(&self) -> crate::answer::Pipeline {
+        let pipeline = crate::answer::Pipeline::new(Arc::clone(&self.retriever));
+        for tenant in &self.tenants {
+            pipeline.set_tenant(&tenant.id, tenant.config.clone());
+        }
+        pipeline
+    }
+}
+
 /// Loads the embedding model named in `config`.
 pub fn load_embedder(config: &EmbedderConfig) -> anyhow::Result<Arc<dyn Embedder>> {
     Ok(Arc::new(FastEmbedder::load(config)?))

@@ -7,10 +7,12 @@
 //! - [`index`]: per-tenant BM25 (tantivy) and vector indexes, persisted, incremental, swapped
 //!   atomically.
 //! - [`retrieve`]: hybrid retrieval and fusion over one tenant's index.
+//! - [`answer`]: the answer pipeline: rewrite, policy, confidence, extractive answers, handoff text.
 //! - [`engine`]: assembles the above from a knowledge folder and a data folder.
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
 
+pub mod answer;
 pub mod beir;
 pub mod cli;
 pub mod embed;

@@ -249,18 +249,52 @@ impl Indexer {
         let embedded = missing.len();
         let bar = progress_bar(self.progress && embedded > 0, embedded as u64);
         let embedder = Arc::clone(&self.embedder);
-        for batch in missing.chunks(256) {
-            let texts: Vec<&str> = batch.iter().map(|(_, t)| *t).collect();
-            let vectors = embedder.embed(&texts)?;
-            let items = batch.iter().map(|(k, _)| *k).zip(vectors).collect();
-            let path = self.cache_dir.clone().unwrap_or_default();
-            self.cache()?.insert_all(items).map_err(io_error(&path))?;
-            bar.inc(batch.len() as u64);
-        }
+        let batches: Vec<&[(TextHash, &str)]> = missing.chunks(64).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = embedder.parallelism().clamp(1, batches.len().max(1));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let cache_path = self.cache_dir.clone().unwrap_or_default();
+        std::thread::scope(|scope| -> Result<(), IndexError> {
+            // Workers embed batches concurrently (one model session each); this thread stores
+            // the results, so the cache file has a single writer.
+            for _ in 0..workers {
+                let sender = sender.clone();
+                let (next, batches, embedder) = (&next, &batches, &embedder);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(batch) = batches.get(i) else { break };
+                    let texts: Vec<&str> = batch.iter().map(|(_, t)| *t).collect();
+                    let result = embedder.embed(&texts).map(|vectors| {
+                        batch
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .zip(vectors)
+                            .collect::<Vec<_>>()
+                    });
+                    let failed = result.is_err();
+                    if sender.send(result).is_err() || failed {
+                        break;
+                    }
+                });
+            }
+            drop(sender);
+            for result in receiver {
+                let items = result.inspect_err(|_| {
+                    // stop the other workers early
+                    next.store(usize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
+                })?;
+                let count = items.len() as u64;
+                self.cache()?
+                    .insert_all(items)
+                    .map_err(io_error(&cache_path))?;
+                bar.inc(count);
+            }
+            Ok(())
+        })?;
         bar.finish_and_clear();
         let cache_dir = self.cache_dir.clone().unwrap_or_default();
+        let dim = self.embedder.dim();
         let cache = self.cache()?;
-        let dim = embedder.dim();
         let matrix = |keys: &[TextHash]| -> Result<Matrix, IndexError> {
             let mut data = Vec::with_capacity(keys.len() * dim);
             for key in keys {

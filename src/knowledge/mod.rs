@@ -12,7 +12,9 @@ pub use chunk::{
     is_question, sentences, slugify, split_long, split_markdown, ChunkOptions, Section,
 };
 pub use html::to_markdown as html_to_markdown;
-pub use tenant::{is_plausible_email, HandoffField, TenantConfig};
+pub use tenant::{
+    default_sensitive_topics, is_plausible_email, HandoffField, SensitiveTopic, TenantConfig,
+};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -48,6 +48,102 @@ pub struct TenantConfig {
     /// Extra fields the handoff form asks for.
     #[serde(default)]
     pub handoff_fields: Vec<HandoffField>,
+    /// Below this retrieval confidence (0..1) the bot hands over instead of answering.
+    #[serde(default = "default_confidence_threshold")]
+    pub confidence_threshold: f32,
+    /// Topics that always go to a person; replaces the defaults when set.
+    #[serde(default = "default_sensitive_topics")]
+    pub sensitive_topics: Vec<SensitiveTopic>,
+}
+
+fn default_confidence_threshold() -> f32 {
+    0.5
+}
+
+/// A topic that always goes to a person, with the phrases that identify it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitiveTopic {
+    pub name: String,
+    /// Lowercase word sequences; one match is enough.
+    pub phrases: Vec<String>,
+}
+
+/// The default sensitive topics: account takeover, disputed or double charges, legal threats.
+pub fn default_sensitive_topics() -> Vec<SensitiveTopic> {
+    let topic = |name: &str, phrases: &[&str]| SensitiveTopic {
+        name: name.to_string(),
+        phrases: phrases.iter().map(|p| p.to_string()).collect(),
+    };
+    vec![
+        topic(
+            "account_takeover",
+            &[
+                "hacked",
+                "hijacked",
+                "compromised",
+                "someone logged into",
+                "someone logged in",
+                "someone accessed",
+                "someone else logged",
+                "someone is using my account",
+                "unauthorized access",
+                "unauthorised access",
+                "changed my password",
+                "suspicious login",
+                "suspicious logins",
+                "suspicious sign in",
+                "stole my account",
+                "stolen account",
+                "took over my account",
+                "taken over",
+                "wasn't me",
+                "was not me",
+                "not me who",
+            ],
+        ),
+        topic(
+            "disputed_charge",
+            &[
+                "charged twice",
+                "double charged",
+                "double charge",
+                "double billed",
+                "billed twice",
+                "charged two times",
+                "duplicate charge",
+                "charged me twice",
+                "unauthorized charge",
+                "unauthorised charge",
+                "didn't authorize",
+                "did not authorize",
+                "chargeback",
+                "dispute",
+                "disputed",
+                "fraudulent charge",
+                "unknown charge",
+                "charge i don't recognize",
+                "charge i don't recognise",
+            ],
+        ),
+        topic(
+            "legal_threat",
+            &[
+                "lawyer",
+                "lawyers",
+                "attorney",
+                "sue",
+                "suing",
+                "lawsuit",
+                "legal action",
+                "take you to court",
+                "small claims",
+                "consumer protection",
+                "solicitor",
+                "class action",
+            ],
+        ),
+    ]
 }
 
 fn default_reply_promise() -> String {
@@ -81,6 +177,9 @@ impl TenantConfig {
             toml::from_str(raw).map_err(|e| e.message().trim().to_string())?;
         if config.name.trim().is_empty() {
             return Err("`name` must not be empty".into());
+        }
+        if !(0.0..=1.0).contains(&config.confidence_threshold) {
+            return Err("`confidence_threshold` must be between 0 and 1".into());
         }
         if !is_plausible_email(&config.support_email) {
             return Err(format!(

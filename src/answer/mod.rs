@@ -1,0 +1,265 @@
+//! The answer pipeline: a customer's question (with the conversation so far) becomes either a
+//! grounded, cited answer or an escalation to the brand's human team.
+//!
+//! question + history → standalone question → policy checks → hybrid retrieval → confidence →
+//! `answer` (quoted from the knowledge base) or `escalate` (with a reason). No HTTP types here:
+//! the CLI, the HTTP service and the evals all call [`Pipeline::answer`].
+
+mod confidence;
+mod extractive;
+mod policy;
+mod request;
+mod rewrite;
+
+pub use confidence::{ConfidenceModel, Signals};
+pub use extractive::Citation;
+pub use policy::{looks_like_injection, requests_human, sensitive_topic};
+pub use request::{validate_history, Question, RequestError, Role, Turn, MAX_QUESTION_CHARS};
+pub use rewrite::{is_follow_up, standalone_question};
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::knowledge::TenantConfig;
+use crate::retrieve::{Hit, RetrieveError, Retriever, SearchMode};
+
+/// Whether the bot answered or handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Answer,
+    Escalate,
+}
+
+/// Why the bot handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// The knowledge base does not clearly answer the question (also off-topic questions and
+    /// attempts to instruct the bot).
+    LowConfidence,
+    /// The customer asked for a person.
+    RequestedHuman,
+    /// The question touches a topic the brand wants a person to handle.
+    SensitiveTopic,
+    /// The LLM said the passages do not answer, or cited none of them.
+    LlmDeclined,
+    /// The LLM failed and the extractive fallback was not confident enough.
+    LlmUnavailable,
+}
+
+/// Milliseconds spent per stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub rewrite_ms: f64,
+    pub policy_ms: f64,
+    pub retrieve_ms: f64,
+    pub answer_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Everything the pipeline decided, for the customer and for the ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub text: String,
+    pub outcome: Outcome,
+    pub reason: Option<EscalationReason>,
+    /// Retrieval confidence in [0, 1].
+    pub confidence: f32,
+    pub citations: Vec<Citation>,
+    /// The question as searched (follow-ups rewritten).
+    pub standalone_question: String,
+    /// The passages retrieved, with their scores (kept for tickets and eval reports).
+    pub retrieved: Vec<Hit>,
+    pub timings: Timings,
+}
+
+/// What can stop the pipeline; the customer sees the message, never internals.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    #[error("retrieval failed: {0}")]
+    Retrieval(#[from] RetrieveError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Passages retrieved per question.
+const RETRIEVE_K: usize = 5;
+
+/// The pipeline over all tenants.
+pub struct Pipeline {
+    retriever: Arc<Retriever>,
+    tenants: RwLock<HashMap<String, Arc<TenantConfig>>>,
+    confidence: ConfidenceModel,
+}
+
+impl Pipeline {
+    pub fn new(retriever: Arc<Retriever>) -> Self {
+        Self {
+            retriever,
+            tenants: RwLock::new(HashMap::new()),
+            confidence: ConfidenceModel::default(),
+        }
+    }
+
+    pub fn retriever(&self) -> &Arc<Retriever> {
+        &self.retriever
+    }
+
+    /// Adds or replaces a tenant's settings (its index goes to the retriever).
+    pub fn set_tenant(&self, id: &str, config: TenantConfig) {
+        self.tenants
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), Arc::new(config));
+    }
+
+    pub fn tenant(&self, id: &str) -> Option<Arc<TenantConfig>> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Answers one question. Retrieval (CPU work) runs on a blocking thread.
+    pub async fn answer(
+        &self,
+        tenant: &str,
+        question: &str,
+        history: &[Turn],
+    ) -> Result<Answer, AnswerError> {
+        let started = Instant::now();
+        let question = Question::parse(question)?;
+        validate_history(history)?;
+        let config = self
+            .tenant(tenant)
+            .filter(|_| self.retriever.tenant(tenant).is_some())
+            .ok_or_else(|| AnswerError::UnknownTenant(tenant.to_string()))?;
+        let mut timings = Timings::default();
+
+        let t = Instant::now();
+        let standalone = standalone_question(question.as_str(), history);
+        timings.rewrite_ms = ms(t);
+
+        let t = Instant::now();
+        let forced = self.policy(question.as_str(), &config);
+        timings.policy_ms = ms(t);
+
+        let t = Instant::now();
+        let retriever = Arc::clone(&self.retriever);
+        let (tenant_id, query) = (tenant.to_string(), standalone.clone());
+        let hits = tokio::task::spawn_blocking(move || {
+            retriever.search(&tenant_id, &query, RETRIEVE_K, SearchMode::Hybrid)
+        })
+        .await
+        .map_err(|e| AnswerError::Internal(e.to_string()))??;
+        timings.retrieve_ms = ms(t);
+
+        let t = Instant::now();
+        let mut answer = self.decide(&config, tenant, question.as_str(), standalone, hits, forced);
+        timings.answer_ms = ms(t);
+        timings.total_ms = ms(started);
+        answer.timings = timings;
+        Ok(answer)
+    }
+
+    /// Escalations decided before retrieval: a request for a person, a sensitive topic, or an
+    /// attempt to instruct the bot (treated as unanswerable, confidence 0).
+    fn policy(&self, question: &str, config: &TenantConfig) -> Option<EscalationReason> {
+        if requests_human(question) {
+            Some(EscalationReason::RequestedHuman)
+        } else if sensitive_topic(question, &config.sensitive_topics).is_some() {
+            Some(EscalationReason::SensitiveTopic)
+        } else if looks_like_injection(question) {
+            Some(EscalationReason::LowConfidence)
+        } else {
+            None
+        }
+    }
+
+    fn decide(
+        &self,
+        config: &TenantConfig,
+        tenant: &str,
+        question: &str,
+        standalone: String,
+        hits: Vec<Hit>,
+        forced: Option<EscalationReason>,
+    ) -> Answer {
+        let mut confidence = self.confidence.score(&hits);
+        if forced == Some(EscalationReason::LowConfidence) {
+            confidence = 0.0;
+        }
+        let reason = forced.or_else(|| {
+            (hits.is_empty() || confidence < config.confidence_threshold)
+                .then_some(EscalationReason::LowConfidence)
+        });
+        let (text, citations) = match (reason, hits.first()) {
+            (None, Some(best)) => {
+                let terms = |text: &str| -> Vec<String> {
+                    self.retriever
+                        .tenant(tenant)
+                        .map(|t| t.index.lexical.terms(text))
+                        .unwrap_or_default()
+                };
+                let quoted = extractive::quote(&best.passage, question, &terms);
+                let citation = Citation::new(&best.passage, &quoted);
+                (extractive::compose(&config.name, &quoted), vec![citation])
+            }
+            (reason, _) => (
+                handoff_message(config, reason.unwrap_or(EscalationReason::LowConfidence)),
+                Vec::new(),
+            ),
+        };
+        Answer {
+            outcome: if reason.is_some() {
+                Outcome::Escalate
+            } else {
+                Outcome::Answer
+            },
+            text,
+            reason,
+            confidence,
+            citations,
+            standalone_question: standalone,
+            retrieved: hits,
+            timings: Timings::default(),
+        }
+    }
+}
+
+/// What the customer reads when the bot hands over: honest about why, and what happens next in
+/// the brand's own words (its support address and reply promise from tenant.toml).
+pub fn handoff_message(config: &TenantConfig, reason: EscalationReason) -> String {
+    let opening = match reason {
+        EscalationReason::RequestedHuman => {
+            format!("Of course. I'm handing this conversation to the {} support team.", config.name)
+        }
+        EscalationReason::SensitiveTopic => format!(
+            "This is something a person on the {} team should handle, so I'm handing it over to them.",
+            config.name
+        ),
+        EscalationReason::LowConfidence
+        | EscalationReason::LlmDeclined
+        | EscalationReason::LlmUnavailable => format!(
+            "I couldn't find a clear answer to this in the {} help center, and I don't want to guess. I'm handing your question to the support team.",
+            config.name
+        ),
+    };
+    format!(
+        "{opening} You can also write to them at {}. {}",
+        config.support_email,
+        config.reply_promise.trim()
+    )
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
