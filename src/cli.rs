@@ -64,6 +64,8 @@ pub enum Command {
         json: bool,
         question: String,
     },
+    /// Run answer-quality eval suites (YAML) and gate on the pass rate and regressions.
+    Eval(EvalArgs),
     /// Evaluate retrieval on a BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/test.tsv).
     Beir {
         dir: PathBuf,
@@ -79,6 +81,43 @@ pub enum Command {
     },
 }
 
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub folders: Folders,
+    #[arg(long, value_enum, default_value_t = AnswerMode::Extractive)]
+    pub mode: AnswerMode,
+    /// Run against a running askdesk server instead of in-process.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Write the full report as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write a Markdown report (for pull requests).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// A previous --json report: cases that passed there and fail now are regressions.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Exit with status 1 when the pass rate is below this (0..1).
+    #[arg(long)]
+    pub min_pass_rate: Option<f64>,
+    /// Cases answered at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Suite files or folders of them.
+    #[arg(required = true)]
+    pub suites: Vec<PathBuf>,
+}
+
+/// Input that cannot be used (bad suite, bad flags): `main` exits with status 2 for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
 /// How answers are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AnswerMode {
@@ -88,9 +127,18 @@ pub enum AnswerMode {
     Llm,
 }
 
-/// Runs a parsed command; the returned error is printed as one line by `main`.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+/// Runs a parsed command and returns the exit status; an error is printed as one line by `main`
+/// (status 2 for an [`InputError`], 1 otherwise).
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Command::Eval(args) = cli.command {
+        return crate::cli_eval::eval(args);
+    }
+    run_simple(cli.command).map(|()| 0)
+}
+
+fn run_simple(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Eval(_) => unreachable!("handled by run"),
         Command::Index { folders } => index(folders),
         Command::Search {
             folders,
@@ -118,7 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn options(folders: &Folders, progress: bool) -> EngineOptions {
+pub(crate) fn options(folders: &Folders, progress: bool) -> EngineOptions {
     let mut options = EngineOptions::new(&folders.knowledge, Some(folders.data.clone()));
     options.progress = progress;
     options

@@ -9,14 +9,17 @@
 //! - [`retrieve`]: hybrid retrieval and fusion over one tenant's index.
 //! - [`answer`]: the answer pipeline: rewrite, policy, confidence, extractive answers, handoff text.
 //! - [`engine`]: assembles the above from a knowledge folder and a data folder.
+//! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports.
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
 
 pub mod answer;
 pub mod beir;
 pub mod cli;
+mod cli_eval;
 pub mod embed;
 pub mod engine;
+pub mod eval;
 pub mod index;
 pub mod knowledge;
 pub mod retrieve;

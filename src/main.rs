@@ -12,10 +12,11 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = askdesk::cli::Cli::parse();
     match askdesk::cli::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(status) => std::process::ExitCode::from(status),
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            let unusable_input = e.downcast_ref::<askdesk::cli::InputError>().is_some();
+            std::process::ExitCode::from(if unusable_input { 2 } else { 1 })
         }
     }
 }

@@ -107,8 +107,12 @@ pub struct Signal {
 pub struct Hit {
     pub passage: Passage,
     pub score: f32,
+    /// The dense retriever's score (the heading/passage cosine mix) and rank.
     pub dense: Option<Signal>,
     pub bm25: Option<Signal>,
+    /// Cosine between the question and the whole passage alone (None without a query vector):
+    /// the answerability signal confidence is calibrated on.
+    pub passage_cosine: Option<f32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +182,8 @@ impl TenantSearch {
                 score,
                 dense,
                 bm25,
+                passage_cosine: query_vector
+                    .map(|v| crate::embed::dot(self.index.bodies.row(ord), v)),
             })
             .collect())
     }
@@ -394,7 +400,10 @@ impl Retriever {
             .ok_or_else(|| KnowledgeError::UnknownTenant(tenant.to_string()))?;
         let vector = match mode {
             SearchMode::Bm25 => None,
-            _ => Some(self.query_vector(text)?),
+            _ => {
+                let brand = &search.index.tenant.config.name;
+                Some(self.query_vector(&crate::knowledge::without_brand(text, brand))?)
+            }
         };
         search.search(
             text,

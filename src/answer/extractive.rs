@@ -3,12 +3,12 @@
 //! page passage is cut to the sentences that share the most terms with the question, in their
 //! original order, so a long policy does not bury the relevant rule.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::knowledge::{sentences, Passage};
 
 /// A passage the answer relies on, as shown to the customer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
     pub id: String,
     pub title: String,
@@ -64,9 +64,12 @@ pub fn quote(passage: &Passage, question: &str, terms: &dyn Fn(&str) -> Vec<Stri
     keep.iter().map(|&i| all[i]).collect::<Vec<_>>().join(" ")
 }
 
-/// The answer text: a short lead-in and the quote.
-pub fn compose(brand: &str, quoted: &str) -> String {
-    format!("Here is what the {brand} help center says:\n\n{quoted}")
+/// The answer text: a short lead-in and the quotes, one paragraph each.
+pub fn compose(brand: &str, quotes: &[&str]) -> String {
+    format!(
+        "Here is what the {brand} help center says:\n\n{}",
+        quotes.join("\n\n")
+    )
 }
 
 fn truncate(text: &str, max: usize) -> String {

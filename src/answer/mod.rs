@@ -202,16 +202,26 @@ impl Pipeline {
                 .then_some(EscalationReason::LowConfidence)
         });
         let (text, citations) = match (reason, hits.first()) {
-            (None, Some(best)) => {
+            (None, Some(_)) => {
                 let terms = |text: &str| -> Vec<String> {
                     self.retriever
                         .tenant(tenant)
                         .map(|t| t.index.lexical.terms(text))
                         .unwrap_or_default()
                 };
-                let quoted = extractive::quote(&best.passage, question, &terms);
-                let citation = Citation::new(&best.passage, &quoted);
-                (extractive::compose(&config.name, &quoted), vec![citation])
+                let quotes: Vec<(String, Citation)> = answering_hits(&hits)
+                    .into_iter()
+                    .map(|hit| {
+                        let quoted = extractive::quote(&hit.passage, question, &terms);
+                        let citation = Citation::new(&hit.passage, &quoted);
+                        (quoted, citation)
+                    })
+                    .collect();
+                let texts: Vec<&str> = quotes.iter().map(|(q, _)| q.as_str()).collect();
+                (
+                    extractive::compose(&config.name, &texts),
+                    quotes.into_iter().map(|(_, c)| c).collect(),
+                )
             }
             (reason, _) => (
                 handoff_message(config, reason.unwrap_or(EscalationReason::LowConfidence)),
@@ -233,6 +243,22 @@ impl Pipeline {
             timings: Timings::default(),
         }
     }
+}
+
+/// Fused-score gap within which the runner-up passage is quoted too (eval suites: 0 → 0.823
+/// pass rate, 0.03–0.06 → 0.846; larger gaps quote unrelated passages more often).
+const SECOND_PASSAGE_GAP: f32 = 0.05;
+
+/// The passages an extractive answer quotes: the best one, and the runner-up when it scores
+/// almost as well (two passages of one policy often hold the rule and its exception).
+fn answering_hits(hits: &[Hit]) -> Vec<&Hit> {
+    let mut out: Vec<&Hit> = hits.iter().take(1).collect();
+    if let (Some(best), Some(second)) = (hits.first(), hits.get(1)) {
+        if best.score - second.score <= SECOND_PASSAGE_GAP {
+            out.push(second);
+        }
+    }
+    out
 }
 
 /// What the customer reads when the bot hands over: honest about why, and what happens next in

@@ -189,6 +189,16 @@ impl LexicalIndex {
         Ok(hits)
     }
 
+    /// In how many passages an analysed term occurs (in any field, the largest count).
+    pub fn doc_freq(&self, term: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        self.fields
+            .iter()
+            .filter_map(|(field, _)| searcher.doc_freq(&Term::from_field_text(*field, term)).ok())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Number of indexed passages.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()

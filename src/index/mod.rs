@@ -148,7 +148,7 @@ impl Indexer {
     /// Blocking: run it on a blocking thread.
     pub fn index(&mut self, tenant: Tenant) -> Result<(TenantIndex, BuildReport), IndexError> {
         let started = Instant::now();
-        let fingerprint = self.fingerprint(&tenant.passages);
+        let fingerprint = self.fingerprint(&tenant);
         if let Some(dir) = self.tenant_dir(&tenant.id) {
             if let Some(index) = self.open_current(&dir, &tenant, &fingerprint)? {
                 let report = BuildReport {
@@ -161,7 +161,7 @@ impl Indexer {
                 return Ok((index, report));
             }
         }
-        let (heads, bodies, embedded) = self.vectors_for(&tenant.passages)?;
+        let (heads, bodies, embedded) = self.vectors_for(&tenant.passages, &tenant.config.name)?;
         let index = match self.tenant_dir(&tenant.id) {
             Some(dir) => self.write_generation(&dir, tenant, heads, bodies, &fingerprint)?,
             None => TenantIndex {
@@ -186,13 +186,14 @@ impl Indexer {
         self.data_dir.as_ref().map(|d| d.join("index").join(tenant))
     }
 
-    fn fingerprint(&self, passages: &[Passage]) -> String {
+    fn fingerprint(&self, tenant: &Tenant) -> String {
         let mut h = Sha256::new();
         h.update(FORMAT_VERSION.to_le_bytes());
+        h.update(tenant.config.name.as_bytes());
         h.update(self.embedder.fingerprint().as_bytes());
         let b = self.settings.boosts;
         h.update(format!("{}/{}/{}", b.question, b.title, b.body));
-        for p in passages {
+        for p in &tenant.passages {
             h.update(p.content_hash());
         }
         hex(&h.finalize()[..16])
@@ -232,9 +233,15 @@ impl Indexer {
     }
 
     /// Head and body vectors for `passages`, embedding only texts missing from the cache.
-    fn vectors_for(&mut self, passages: &[Passage]) -> Result<(Matrix, Matrix, usize), IndexError> {
-        let heads: Vec<String> = passages.iter().map(|p| p.heading().to_string()).collect();
-        let bodies: Vec<String> = passages.iter().map(Passage::body_for_embedding).collect();
+    fn vectors_for(
+        &mut self,
+        passages: &[Passage],
+        brand: &str,
+    ) -> Result<(Matrix, Matrix, usize), IndexError> {
+        let (heads, bodies): (Vec<String>, Vec<String>) = passages
+            .iter()
+            .map(|p| p.texts_for_embedding(brand))
+            .unzip();
         let keys: Vec<TextHash> = heads.iter().chain(&bodies).map(|t| text_hash(t)).collect();
         let texts: Vec<&String> = heads.iter().chain(&bodies).collect();
         let cache = self.cache()?;

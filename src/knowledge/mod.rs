@@ -77,9 +77,14 @@ impl Passage {
         self.heading_path.join(" › ")
     }
 
-    /// The text the dense retriever embeds for the whole passage.
-    pub fn body_for_embedding(&self) -> String {
-        format!("{}\n{}", self.heading(), self.text)
+    /// The two texts the dense retriever embeds: the question or heading, and the whole passage.
+    /// The brand name is left out of both: inside one tenant it is in most passages and many
+    /// questions, so it only adds similarity that says nothing about the topic (it made "Is there
+    /// a FictArt app?" look close to an unrelated passage that names FictArt).
+    pub fn texts_for_embedding(&self, brand: &str) -> (String, String) {
+        let head = without_brand(self.heading(), brand);
+        let body = format!("{head}\n{}", without_brand(&self.text, brand));
+        (head, body)
     }
 
     /// Hash of everything that defines the passage; a changed hash means re-index.
@@ -99,6 +104,34 @@ impl Passage {
         }
         h.finalize().into()
     }
+}
+
+/// `text` with every case-insensitive occurrence of `brand` (and a following "'s") removed.
+pub fn without_brand(text: &str, brand: &str) -> String {
+    let brand = brand.trim();
+    let lower = text.to_lowercase();
+    let needle = brand.to_lowercase();
+    // Lowercasing must keep byte offsets for the cut to be right; otherwise keep the text.
+    if needle.is_empty() || lower.len() != text.len() || !lower.contains(&needle) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    while let Some(found) = lower[rest..].find(&needle) {
+        let start = rest + found;
+        out.push_str(&text[rest..start]);
+        rest = start + needle.len();
+        for suffix in ["'s", "’s"] {
+            if lower[rest..].starts_with(suffix) {
+                rest += suffix.len();
+            }
+        }
+    }
+    out.push_str(&text[rest..]);
+    out.split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Optional YAML front matter of a Markdown document.
@@ -426,6 +459,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("a-z"), "{e}");
+    }
+
+    #[test]
+    fn brand_names_are_left_out_of_embedded_text() {
+        assert_eq!(
+            without_brand("Is there a FictArt app?", "FictArt"),
+            "Is there a app?"
+        );
+        assert_eq!(
+            without_brand("FICTART's plans and fictart’s tools", "FictArt"),
+            "plans and tools"
+        );
+        assert_eq!(without_brand("no brand here", "FictArt"), "no brand here");
+        assert_eq!(without_brand("anything", ""), "anything");
     }
 
     #[test]

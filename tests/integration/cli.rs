@@ -138,3 +138,43 @@ fn a_missing_runtime_is_one_clear_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("scripts/setup.sh"), "{stderr}");
 }
+
+#[test]
+fn ask_prints_the_documented_json() {
+    let knowledge = acme_knowledge(&[("faq.md", "## Do you ship abroad?\nYes, to 30 countries.")]);
+    let data = tempfile::tempdir().unwrap();
+    let k = knowledge.path().to_str().unwrap();
+    let d = data.path().to_str().unwrap();
+    let (code, stdout, stderr) = askdesk(&[
+        "ask",
+        "--knowledge",
+        k,
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        "--json",
+        "Can you send a parcel to another country?",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["outcome"], "answer");
+    assert!(v["reason"].is_null());
+    assert!(v["answer"].as_str().unwrap().contains("30 countries"));
+    assert!(v["confidence"].as_f64().unwrap() > 0.5);
+    assert_eq!(v["citations"][0]["id"], "acme/faq#do-you-ship-abroad");
+    assert!(v["citations"][0].get("title").is_some() && v["citations"][0].get("url").is_some());
+
+    let (code, _, stderr) = askdesk(&[
+        "ask",
+        "--knowledge",
+        k,
+        "--data",
+        d,
+        "--tenant",
+        "acme",
+        "  ",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.trim(), "error: the question is empty");
+}

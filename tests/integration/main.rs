@@ -1,6 +1,8 @@
 //! The one integration test binary: real embedding model (from `scripts/setup.sh`), real files.
 //! Modules read as the capability they check.
 
+mod answers;
 mod cli;
+mod evals;
 mod helpers;
 mod knowledge_engine;

@@ -1,0 +1,117 @@
+//! `askdesk eval`: load suites (all checked before anything runs), answer every case, report,
+//! compare with a baseline, and turn the result into an exit status for CI gates.
+
+use std::sync::Arc;
+
+use crate::cli::{options, AnswerMode, EvalArgs, InputError};
+use crate::engine;
+use crate::eval::{self, Comparison, Report};
+
+/// Exit status: 0 passed the gate, 1 below `--min-pass-rate` or a regression.
+pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
+    let suites = eval::load_suites(&args.suites).map_err(|e| InputError(e.to_string()))?;
+    if let Some(rate) = args.min_pass_rate {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(InputError("--min-pass-rate must be between 0 and 1".into()).into());
+        }
+    }
+    if args.mode == AnswerMode::Llm {
+        return Err(InputError("--mode llm is not available yet".into()).into());
+    }
+    if args.url.is_some() {
+        return Err(
+            InputError("--url needs the HTTP service, which is not built yet".into()).into(),
+        );
+    }
+    if args.html.is_some() {
+        return Err(
+            InputError("--html is not available yet; use --json or --markdown".into()).into(),
+        );
+    }
+    let baseline: Option<Report> =
+        match &args.baseline {
+            Some(path) => {
+                let raw = std::fs::read_to_string(path)
+                    .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+                Some(serde_json::from_str(&raw).map_err(|e| {
+                    InputError(format!("{}: not an eval report: {e}", path.display()))
+                })?)
+            }
+            None => None,
+        };
+    let mut tenants: Vec<String> = suites.iter().map(|s| s.tenant.clone()).collect();
+    tenants.sort();
+    tenants.dedup();
+    for suite in &suites {
+        if !args.folders.knowledge.join(&suite.tenant).is_dir() {
+            return Err(InputError(format!(
+                "{}: unknown tenant {:?} (no folder in {})",
+                suite.path.display(),
+                suite.tenant,
+                args.folders.knowledge.display()
+            ))
+            .into());
+        }
+    }
+
+    let quiet = args.json.is_some() && args.markdown.is_none();
+    let options = options(&args.folders, !quiet);
+    let embedder = engine::load_embedder(&options.embedder)?;
+    let engine = engine::open(&options, embedder, Some(&tenants))?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    let pipeline = Arc::new(engine.pipeline());
+    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let bar = progress(total as u64);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let results = runtime.block_on(eval::run_suites(pipeline, &suites, args.concurrency, &bar))?;
+    bar.finish_and_clear();
+    let report = eval::build_report(results);
+    let comparison = baseline.as_ref().map(|b| Comparison::between(b, &report));
+
+    eval::print_terminal_report(&report, comparison.as_ref());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, eval::markdown_report(&report, comparison.as_ref()))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(gate_status(
+        &report,
+        comparison.as_ref(),
+        args.min_pass_rate,
+    ))
+}
+
+/// 1 when the pass rate is below the minimum or a case regressed; 0 otherwise.
+pub fn gate_status(
+    report: &Report,
+    comparison: Option<&Comparison>,
+    min_pass_rate: Option<f64>,
+) -> u8 {
+    let below = min_pass_rate.is_some_and(|min| report.summary.pass_rate < min);
+    let regressed = comparison.is_some_and(|c| !c.regressions.is_empty());
+    if below || regressed {
+        1
+    } else {
+        0
+    }
+}
+
+fn progress(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("eval {bar:30} {pos}/{len} cases") {
+        bar.set_style(style);
+    }
+    bar
+}
