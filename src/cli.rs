@@ -127,6 +127,14 @@ pub enum AnswerMode {
     Llm,
 }
 
+/// The async runtime for commands that run the answer pipeline.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// Runs a parsed command and returns the exit status; an error is printed as one line by `main`
 /// (status 2 for an [`InputError`], 1 otherwise).
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -248,10 +256,7 @@ fn ask(
         eprintln!("warning: {problem}");
     }
     let pipeline = engine.pipeline();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     let answer = runtime.block_on(pipeline.answer(&tenant, question, &history))?;
     if json {
         let value = serde_json::json!({

@@ -63,11 +63,8 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     }
     let pipeline = Arc::new(engine.pipeline());
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let bar = progress(total as u64);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let bar = crate::progress::bar(true, total as u64, "eval {bar:30} {pos}/{len} cases");
+    let runtime = crate::cli::runtime()?;
     let results = runtime.block_on(eval::run_suites(pipeline, &suites, args.concurrency, &bar))?;
     bar.finish_and_clear();
     let report = eval::build_report(results);
@@ -102,16 +99,4 @@ pub fn gate_status(
     } else {
         0
     }
-}
-
-fn progress(len: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("eval {bar:30} {pos}/{len} cases") {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -22,4 +22,5 @@ pub mod engine;
 pub mod eval;
 pub mod index;
 pub mod knowledge;
+mod progress;
 pub mod retrieve;

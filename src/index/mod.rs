@@ -254,7 +254,11 @@ impl Indexer {
         // Similar lengths in one batch waste less compute on padding.
         missing.sort_by_key(|(_, text)| text.len());
         let embedded = missing.len();
-        let bar = progress_bar(self.progress && embedded > 0, embedded as u64);
+        let bar = crate::progress::bar(
+            self.progress && embedded > 0,
+            embedded as u64,
+            "embedding {bar:30} {pos}/{len} texts ({per_sec}, eta {eta})",
+        );
         let embedder = Arc::clone(&self.embedder);
         let batches: Vec<&[(TextHash, &str)]> = missing.chunks(64).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -416,20 +420,6 @@ fn remove_stale_generations(dir: &Path, keep: Option<&str>) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-}
-
-fn progress_bar(visible: bool, len: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !visible || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "embedding {bar:30} {pos}/{len} texts ({per_sec}, eta {eta})",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
