@@ -5,7 +5,7 @@
 #                              by scripts/quantize_model.py (in .cache/tools-venv, pinned versions)
 #   .cache/onnxruntime/        libonnxruntime.so (from the onnxruntime PyPI wheel; fastembed's ort needs >= 1.24)
 # Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
-# Usage: scripts/setup.sh [models] [peer]   (default: models)
+# Usage: scripts/setup.sh [models] [test] [peer]   (default: models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${ASKDESK_CACHE:-$PWD/.cache}"
@@ -94,9 +94,20 @@ setup_peer() {
   touch "$stamp"
 }
 
+# What the integration tests run against: a real SMTP server (aiosmtpd) on loopback.
+setup_test() {
+  local venv="$CACHE/test-venv"
+  if [ -f "$venv/.askdesk-test-1" ]; then return 0; fi
+  log "creating $venv (aiosmtpd for the SMTP tests)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet aiosmtpd==1.4.6
+  touch "$venv/.askdesk-test-1"
+}
+
 for component in "${@:-models}"; do
   case "$component" in
     models) setup_models ;;
+    test) setup_test ;;
     peer) setup_peer ;;
     *) log "unknown component: $component"; exit 2 ;;
   esac

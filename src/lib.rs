@@ -9,6 +9,8 @@
 //! - [`retrieve`]: hybrid retrieval and fusion over one tenant's index.
 //! - [`answer`]: the answer pipeline: rewrite, policy, confidence, extractive answers, handoff text.
 //! - [`engine`]: assembles the above from a knowledge folder and a data folder.
+//! - [`escalate`]: tickets, the email outbox worker, SMTP and `.eml` mailers.
+//! - [`store`]: the Store trait and its SQLite implementation (conversations, messages, tickets, feedback).
 //! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports.
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
@@ -19,8 +21,10 @@ pub mod cli;
 mod cli_eval;
 pub mod embed;
 pub mod engine;
+pub mod escalate;
 pub mod eval;
 pub mod index;
 pub mod knowledge;
 mod progress;
 pub mod retrieve;
+pub mod store;

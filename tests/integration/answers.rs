@@ -8,7 +8,7 @@ use askdesk::engine::{self, EngineOptions};
 
 use crate::helpers::{embedder, repo_root};
 
-fn pipeline() -> Arc<Pipeline> {
+pub fn pipeline() -> Arc<Pipeline> {
     static PIPELINE: OnceLock<Arc<Pipeline>> = OnceLock::new();
     PIPELINE
         .get_or_init(|| {

@@ -3,6 +3,8 @@
 
 mod answers;
 mod cli;
+mod escalation;
 mod evals;
 mod helpers;
 mod knowledge_engine;
+mod smtp;

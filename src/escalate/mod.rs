@@ -1,0 +1,75 @@
+//! Escalation: an answer the bot hands over becomes a ticket, stored first (the outbox), then
+//! emailed to the brand's support address by the [`Outbox`] worker.
+
+mod mail;
+mod outbox;
+
+pub use mail::{render, subject, FileMailer, MailError, Mailer, SmtpMailer};
+pub use outbox::{Outbox, RetryPolicy};
+
+use lettre::message::Mailbox;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::answer::{Answer, Turn};
+use crate::knowledge::TenantConfig;
+use crate::store::{HandoffValue, NewTicket, TicketPassage};
+
+/// The ticket for an escalated answer: question, transcript, retrieved passages with scores,
+/// reason and confidence, and the customer's contact details when given.
+pub fn ticket_for(
+    tenant: &str,
+    config: &TenantConfig,
+    question: &str,
+    history: &[Turn],
+    answer: &Answer,
+    contact_email: Option<&str>,
+) -> NewTicket {
+    NewTicket {
+        tenant: tenant.to_string(),
+        brand: config.name.clone(),
+        support_email: config.support_email.clone(),
+        conversation_id: None,
+        question: question.trim().to_string(),
+        transcript: history.to_vec(),
+        passages: answer
+            .retrieved
+            .iter()
+            .map(|h| TicketPassage {
+                id: h.passage.id.clone(),
+                title: h.passage.title(),
+                score: h.score,
+                text: h.passage.text.clone(),
+            })
+            .collect(),
+        reason: answer
+            .reason
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_else(|| "requested_human".into()),
+        confidence: answer.confidence,
+        contact_email: contact_email.map(String::from),
+        note: None,
+        fields: Vec::<HandoffValue>::new(),
+    }
+}
+
+/// The transport from the environment: SMTP when `ASKDESK_SMTP_URL` is set, else `.eml` files in
+/// `<data>/outbox/` so the zero-configuration run still hands over.
+pub fn mailer_from_env(data_dir: &Path) -> Result<Arc<dyn Mailer>, String> {
+    match std::env::var("ASKDESK_SMTP_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) => Ok(Arc::new(SmtpMailer::from_url(&url)?)),
+        None => Ok(Arc::new(FileMailer::new(data_dir.join("outbox")))),
+    }
+}
+
+/// The sender address: `ASKDESK_SMTP_FROM`, default `askdesk <askdesk@localhost>`.
+pub fn from_address_from_env() -> Result<Mailbox, String> {
+    let raw =
+        std::env::var("ASKDESK_SMTP_FROM").unwrap_or_else(|_| "askdesk <askdesk@localhost>".into());
+    raw.parse()
+        .map_err(|_| format!("ASKDESK_SMTP_FROM is not a valid address: {raw:?}"))
+}

@@ -1,0 +1,194 @@
+//! Persistence behind the [`Store`] trait: conversations, messages, tickets (the email outbox)
+//! and feedback. SQLite is the embedded default ([`SqliteStore`]); the trait is the seam for a
+//! PostgreSQL implementation when several replicas share one database.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use serde::{Deserialize, Serialize};
+
+use crate::answer::Turn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+/// Where a ticket is in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Pending => "pending",
+            TicketStatus::Sent => "sent",
+            TicketStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "sent" => TicketStatus::Sent,
+            "failed" => TicketStatus::Failed,
+            _ => TicketStatus::Pending,
+        }
+    }
+}
+
+/// A retrieved passage as the support team sees it in the ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketPassage {
+    pub id: String,
+    pub title: String,
+    pub score: f32,
+    pub text: String,
+}
+
+/// One handoff field the brand asks for, with the customer's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffValue {
+    pub label: String,
+    pub value: String,
+}
+
+/// What an escalation stores; the brand and address are snapshots, so a later change of
+/// tenant.toml does not redirect a ticket already promised to a team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTicket {
+    pub tenant: String,
+    pub brand: String,
+    pub support_email: String,
+    pub conversation_id: Option<String>,
+    pub question: String,
+    pub transcript: Vec<Turn>,
+    pub passages: Vec<TicketPassage>,
+    pub reason: String,
+    pub confidence: f32,
+    pub contact_email: Option<String>,
+    pub note: Option<String>,
+    pub fields: Vec<HandoffValue>,
+}
+
+/// A stored ticket with its delivery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: String,
+    #[serde(flatten)]
+    pub content: NewTicket,
+    pub status: TicketStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Unix milliseconds.
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Sent,
+    /// Try again at `at` (Unix ms).
+    Retry {
+        error: String,
+        at: i64,
+    },
+    /// Give up: the error is permanent or the attempts are used up.
+    Failed {
+        error: String,
+    },
+}
+
+/// A message of a conversation as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub id: String,
+    pub conversation_id: String,
+    pub role: crate::answer::Role,
+    pub content: String,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub confidence: Option<f32>,
+    pub citations: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// The persistence seam. Every write is one transaction: nothing is stored half-way.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    async fn create_ticket(&self, ticket: NewTicket) -> Result<Ticket, StoreError>;
+    async fn ticket(&self, id: &str) -> Result<Option<Ticket>, StoreError>;
+    /// Newest first, optionally of one status.
+    async fn tickets(
+        &self,
+        status: Option<TicketStatus>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError>;
+    /// Pending tickets whose next attempt is due at `now`, oldest first.
+    async fn due_tickets(&self, now: i64, limit: u32) -> Result<Vec<Ticket>, StoreError>;
+    async fn record_delivery(
+        &self,
+        id: &str,
+        delivery: Delivery,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Puts a failed ticket back in the outbox; false when it was not failed.
+    async fn retry_ticket(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+
+    async fn create_conversation(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        contact_email: Option<&str>,
+    ) -> Result<String, StoreError>;
+    /// (tenant, token hash) of a conversation.
+    async fn conversation(&self, id: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// Appends a user turn and the assistant's reply together (both or neither).
+    async fn append_exchange(
+        &self,
+        conversation_id: &str,
+        question: &str,
+        reply: &StoredMessage,
+    ) -> Result<(String, String), StoreError>;
+    async fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError>;
+    async fn add_feedback(
+        &self,
+        message_id: &str,
+        up: bool,
+        comment: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
+/// A random identifier: `prefix` then `bytes` random bytes in lowercase hex.
+pub fn random_id(prefix: &str, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The OS generator failing is not recoverable and not expected on any supported platform.
+    getrandom::fill(&mut buf).expect("the operating system's random generator is available");
+    format!("{prefix}{}", crate::index::hex(&buf))
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

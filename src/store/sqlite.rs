@@ -1,0 +1,325 @@
+//! The embedded default store: one SQLite file under the data folder, WAL mode, migrations from
+//! `migrations/` applied at open.
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{
+    now_ms, random_id, Delivery, NewTicket, Store, StoreError, StoredMessage, Ticket, TicketStatus,
+};
+use crate::answer::Role;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.to_string()))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// The journal mode in effect (for tests and health checks).
+    pub async fn journal_mode(&self) -> Result<String, StoreError> {
+        Ok(sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned + Default>(raw: &str) -> T {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+fn ticket_from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        content: NewTicket {
+            tenant: row.try_get("tenant")?,
+            brand: row.try_get("brand")?,
+            support_email: row.try_get("support_email")?,
+            conversation_id: row.try_get("conversation_id")?,
+            question: row.try_get("question")?,
+            transcript: from_json(&row.try_get::<String, _>("transcript")?),
+            passages: from_json(&row.try_get::<String, _>("passages")?),
+            reason: row.try_get("reason")?,
+            confidence: row.try_get::<f64, _>("confidence")? as f32,
+            contact_email: row.try_get("contact_email")?,
+            note: row.try_get("note")?,
+            fields: from_json(&row.try_get::<String, _>("fields")?),
+        },
+        status: TicketStatus::parse(&row.try_get::<String, _>("status")?),
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        last_error: row.try_get("last_error")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        created_at: row.try_get("created_at")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
+    Ok(StoredMessage {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        role: if row.try_get::<String, _>("role")? == "user" {
+            Role::User
+        } else {
+            Role::Assistant
+        },
+        content: row.try_get("content")?,
+        outcome: row.try_get("outcome")?,
+        reason: row.try_get("reason")?,
+        confidence: row
+            .try_get::<Option<f64>, _>("confidence")?
+            .map(|c| c as f32),
+        citations: serde_json::from_str(&row.try_get::<String, _>("citations")?)
+            .unwrap_or(serde_json::Value::Array(vec![])),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// A ticket id customers can read out: "T-" and 12 upper-case hex digits (48 random bits).
+fn ticket_id() -> String {
+    format!("T-{}", random_id("", 6).to_uppercase())
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_ticket(&self, t: NewTicket) -> Result<Ticket, StoreError> {
+        let id = ticket_id();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO tickets (id, tenant, brand, support_email, conversation_id, question, transcript, passages, reason, confidence, contact_email, note, fields, status, attempts, next_attempt_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&t.tenant)
+        .bind(&t.brand)
+        .bind(&t.support_email)
+        .bind(&t.conversation_id)
+        .bind(&t.question)
+        .bind(json(&t.transcript))
+        .bind(json(&t.passages))
+        .bind(&t.reason)
+        .bind(f64::from(t.confidence))
+        .bind(&t.contact_email)
+        .bind(&t.note)
+        .bind(json(&t.fields))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(Ticket {
+            id,
+            content: t,
+            status: TicketStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: now,
+            created_at: now,
+            sent_at: None,
+        })
+    }
+
+    async fn ticket(&self, id: &str) -> Result<Option<Ticket>, StoreError> {
+        let row = sqlx::query("SELECT * FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(ticket_from_row).transpose()?)
+    }
+
+    async fn tickets(
+        &self,
+        status: Option<TicketStatus>,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM tickets WHERE (?1 IS NULL OR status = ?1) ORDER BY created_at DESC, id LIMIT ?2",
+        )
+        .bind(status.map(TicketStatus::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(ticket_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn due_tickets(&self, now: i64, limit: u32) -> Result<Vec<Ticket>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM tickets WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(ticket_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn record_delivery(
+        &self,
+        id: &str,
+        delivery: Delivery,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let query = match &delivery {
+            Delivery::Sent => sqlx::query(
+                "UPDATE tickets SET status = 'sent', attempts = attempts + 1, sent_at = ?2, last_error = NULL WHERE id = ?1",
+            )
+            .bind(id)
+            .bind(now),
+            Delivery::Retry { error, at } => sqlx::query(
+                "UPDATE tickets SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(at),
+            Delivery::Failed { error } => sqlx::query(
+                "UPDATE tickets SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            )
+            .bind(id)
+            .bind(error),
+        };
+        let done = query.execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn retry_ticket(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE tickets SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1 AND status = 'failed'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_conversation(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        contact_email: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let id = random_id("c_", 16);
+        sqlx::query("INSERT INTO conversations (id, tenant, token_hash, contact_email, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&id)
+            .bind(tenant)
+            .bind(token_hash)
+            .bind(contact_email)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    async fn conversation(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT tenant, token_hash FROM conversations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("tenant")?, r.try_get("token_hash")?)))
+            .transpose()?)
+    }
+
+    async fn append_exchange(
+        &self,
+        conversation_id: &str,
+        question: &str,
+        reply: &StoredMessage,
+    ) -> Result<(String, String), StoreError> {
+        let (user_id, reply_id) = (random_id("m_", 12), random_id("m_", 12));
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, 'user', ?, ?)")
+            .bind(&user_id)
+            .bind(conversation_id)
+            .bind(question)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, role, content, outcome, reason, confidence, citations, created_at) VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&reply_id)
+        .bind(conversation_id)
+        .bind(&reply.content)
+        .bind(&reply.outcome)
+        .bind(&reply.reason)
+        .bind(reply.confidence.map(f64::from))
+        .bind(reply.citations.to_string())
+        .bind(now + 1)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((user_id, reply_id))
+    }
+
+    async fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+        )
+        .bind(conversation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn add_feedback(
+        &self,
+        message_id: &str,
+        up: bool,
+        comment: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM messages WHERE id = ? AND role = 'assistant'")
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(message_id)
+        .bind(if up { "up" } else { "down" })
+        .bind(comment)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
