@@ -15,10 +15,10 @@ setup:
 build:
 	$(CARGO) build --release
 
-## Set up (once), build, index the demo knowledge base and serve it.
+## Set up (once), build, index the demo knowledge base and serve it (Ctrl-C stops).
 run: setup build
 	$(BIN) index
-	@echo "askdesk: demo tenants indexed; try: $(BIN) ask --tenant fictart \"can I get a refund?\""
+	$(BIN) serve
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -49,6 +49,17 @@ pub enum Command {
         json: bool,
         question: String,
     },
+    /// Serve the chat API, handoff and the web widget for every tenant.
+    Serve {
+        #[command(flatten)]
+        folders: Folders,
+        /// Address to listen on.
+        #[arg(long, env = "ASKDESK_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Folder of static files served at `/`.
+        #[arg(long, default_value = "web")]
+        web: PathBuf,
+    },
     /// Answer one question as the chat would (answer with citations, or escalate).
     Ask {
         #[command(flatten)]
@@ -148,6 +159,7 @@ fn run_simple(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Eval(_) => unreachable!("handled by run"),
         Command::Index { folders } => index(folders),
+        Command::Serve { folders, bind, web } => serve(folders, &bind, web),
         Command::Search {
             folders,
             tenant,
@@ -205,6 +217,62 @@ fn index(folders: Folders) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
+    let options = options(&folders, true);
+    let embedder = engine::load_embedder(&options.embedder)?;
+    let engine = engine::open(&options, embedder, None)?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    if engine.tenants.is_empty() {
+        anyhow::bail!(
+            "no tenant could be loaded from {}",
+            folders.knowledge.display()
+        );
+    }
+    let pipeline = Arc::new(engine.pipeline());
+    let mailer = crate::escalate::mailer_from_env(&folders.data).map_err(anyhow::Error::msg)?;
+    let from = crate::escalate::from_address_from_env().map_err(anyhow::Error::msg)?;
+    runtime()?.block_on(async move {
+        let store: Arc<dyn crate::store::Store> =
+            Arc::new(crate::store::SqliteStore::open(&folders.data.join("askdesk.db")).await?);
+        let outbox = Arc::new(crate::escalate::Outbox::new(
+            Arc::clone(&store),
+            mailer,
+            from,
+            crate::escalate::RetryPolicy::default(),
+        ));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(Arc::clone(&outbox).run(wait_for(stopped.clone())));
+        let state = crate::http::AppState {
+            pipeline,
+            store,
+            outbox,
+            metrics: Default::default(),
+            web_dir: web,
+        };
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+        println!(
+            "askdesk: serving {} tenant(s) on http://{}",
+            engine.tenants.len(),
+            listener.local_addr()?
+        );
+        crate::http::serve(listener, state, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
 }
 
 fn search(

@@ -11,6 +11,7 @@
 //! - [`engine`]: assembles the above from a knowledge folder and a data folder.
 //! - [`escalate`]: tickets, the email outbox worker, SMTP and `.eml` mailers.
 //! - [`store`]: the Store trait and its SQLite implementation (conversations, messages, tickets, feedback).
+//! - [`http`]: the axum service (`askdesk serve`): chat JSON/SSE, handoff, feedback, health.
 //! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports.
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
@@ -23,6 +24,7 @@ pub mod embed;
 pub mod engine;
 pub mod escalate;
 pub mod eval;
+pub mod http;
 pub mod index;
 pub mod knowledge;
 mod progress;

@@ -2,6 +2,7 @@
 //! Modules read as the capability they check.
 
 mod answers;
+mod api;
 mod cli;
 mod escalation;
 mod evals;

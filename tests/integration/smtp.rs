@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct SmtpServer {
+    port: u16,
     pub maildir: PathBuf,
     child: Option<Child>,
 }
@@ -50,9 +51,14 @@ impl SmtpServer {
             std::thread::sleep(Duration::from_millis(50));
         }
         Self {
+            port,
             maildir,
             child: Some(child),
         }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The raw messages received so far.

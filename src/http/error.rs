@@ -1,0 +1,97 @@
+//! The one error shape of the API: `{"error": {"code": "...", "message": "..."}}` with a stable
+//! snake_case code per variant. Internal details are logged, never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed JSON or a field of the wrong type.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but invalid values (empty message, bad email, ...).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A conversation token that does not belong to the conversation.
+    #[error("this conversation token is not valid for the conversation")]
+    Forbidden,
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("send the request body as application/json")]
+    UnsupportedMediaType,
+    /// Something failed inside; the cause is logged with the request id.
+    #[error("something went wrong on our side; please try again")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "invalid_conversation_token"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let (status, code) = self.status_and_code();
+        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as R;
+        match rejection {
+            R::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            R::JsonDataError(e) => ApiError::Invalid(clean(&e.body_text())),
+            R::JsonSyntaxError(_) => {
+                ApiError::BadRequest("the request body is not valid JSON".into())
+            }
+            R::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::TooLarge
+            }
+            other => ApiError::BadRequest(clean(&other.body_text())),
+        }
+    }
+}
+
+/// serde's messages name the field and problem; drop the "at line/column" position noise.
+fn clean(text: &str) -> String {
+    let text = text
+        .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        .to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_string()
+}
+
+/// A JSON body extractor whose rejections use [`ApiError`]'s shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>:
+        axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}

@@ -1,0 +1,119 @@
+//! The HTTP service (`askdesk serve`): the chat API, handoff and feedback, the public tenant
+//! config, health checks and metrics, and the static files of `web/`. Handlers translate HTTP to
+//! library calls and back; the answer pipeline, store and outbox know nothing of HTTP.
+
+mod chat;
+mod error;
+mod handoff;
+
+pub use error::ApiError;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::answer::{Outcome, Pipeline};
+use crate::escalate::Outbox;
+use crate::store::Store;
+
+/// Largest JSON body accepted by the chat, feedback and handoff endpoints.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything a handler needs, behind the library's seams.
+#[derive(Clone)]
+pub struct AppState {
+    pub pipeline: Arc<Pipeline>,
+    pub store: Arc<dyn Store>,
+    pub outbox: Arc<Outbox>,
+    pub metrics: Arc<Metrics>,
+    /// Static files served at `/` (the widget and demo pages).
+    pub web_dir: PathBuf,
+}
+
+/// Counters exported at `/metrics` in the Prometheus text format.
+#[derive(Default)]
+pub struct Metrics {
+    answers: AtomicU64,
+    escalations: AtomicU64,
+}
+
+impl Metrics {
+    pub fn answered(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Answer => &self.answers,
+            Outcome::Escalate => &self.escalations,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self) -> String {
+        format!(
+            "# HELP askdesk_answers_total Chat turns by outcome.\n# TYPE askdesk_answers_total counter\naskdesk_answers_total{{outcome=\"answer\"}} {}\naskdesk_answers_total{{outcome=\"escalate\"}} {}\n",
+            self.answers.load(Ordering::Relaxed),
+            self.escalations.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/chat", post(chat::chat))
+        .route("/api/v1/escalations", post(handoff::escalate))
+        .route("/api/v1/feedback", post(handoff::feedback))
+        .route("/api/v1/tenants/{id}", get(handoff::tenant_config))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    Router::new()
+        .merge(api)
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback_service(ServeDir::new(&state.web_dir))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let tenants = state.pipeline.retriever().tenant_ids();
+    let store_ok = state.store.tickets(None, 1).await.is_ok();
+    let status = if !tenants.is_empty() && store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({"tenants": tenants, "store": store_ok})),
+    )
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,366 @@
+//! The HTTP service as clients meet it: the real app on a loopback port 0, a real SQLite file,
+//! the real model, and a real SMTP server receiving the handoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
+use askdesk::http::{serve, AppState};
+use askdesk::store::{SqliteStore, Store, TicketStatus};
+use serde_json::{json, Value};
+
+use crate::answers::pipeline;
+use crate::smtp::{free_port, header, SmtpServer};
+
+struct App {
+    base: String,
+    store: Arc<SqliteStore>,
+    smtp: SmtpServer,
+    _dir: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(free_port(), dir.path());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (base, store) = runtime.block_on(async {
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("askdesk.db"))
+                .await
+                .unwrap(),
+        );
+        let mailer = Arc::new(SmtpMailer::from_url(&smtp.url()).unwrap());
+        let policy = RetryPolicy {
+            poll_interval: Duration::from_millis(20),
+            ..RetryPolicy::default()
+        };
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            mailer,
+            "askdesk <askdesk@askdesk.test>".parse().unwrap(),
+            policy,
+        ));
+        tokio::spawn(outbox.clone().run(std::future::pending()));
+        let state = AppState {
+            pipeline: pipeline(),
+            store: store.clone(),
+            outbox,
+            metrics: Default::default(),
+            web_dir: crate::helpers::repo_root().join("web"),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(serve(listener, state, std::future::pending()));
+        (base, store)
+    });
+    App {
+        base,
+        store,
+        smtp,
+        _dir: dir,
+        runtime,
+    }
+}
+
+impl App {
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    }
+
+    fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        self.runtime.block_on(async {
+            let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
+    fn stream(&self, body: &Value) -> String {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}/api/v1/chat", self.base))
+                .header("accept", "text/event-stream")
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream"));
+            r.text().await.unwrap()
+        })
+    }
+}
+
+impl SmtpServer {
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port())
+    }
+}
+
+#[test]
+fn a_conversation_keeps_its_history_and_its_token() {
+    let app = spawn_app();
+    let (status, first) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "Can I get a refund on my subscription?"}));
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["outcome"], "answer");
+    assert!(first["answer"].as_str().unwrap().contains("14 days"));
+    assert!(first["citations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("stable-diffusion-web/"));
+    let id = first["conversation_id"].as_str().unwrap();
+    let token = first["conversation_token"].as_str().unwrap();
+    assert!(token.len() >= 32);
+
+    // The follow-up is understood from the stored history, not from the client.
+    let (status, second) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "and what about credit packs?", "conversation_id": id, "conversation_token": token}));
+    assert_eq!(status, 200, "{second}");
+    assert!(
+        second["answer"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("non-refundable"),
+        "{second}"
+    );
+    assert!(
+        second.get("conversation_token").is_none(),
+        "the token is only sent once"
+    );
+    let stored = app.runtime.block_on(app.store.messages(id)).unwrap();
+    assert_eq!(stored.len(), 4);
+
+    // Another conversation's token, a missing token, an unknown conversation.
+    let (_, other) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "hello there, how do I contact support?"}));
+    let other_token = other["conversation_token"].as_str().unwrap();
+    let (status, body) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "hi", "conversation_id": id, "conversation_token": other_token}));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("invalid_conversation_token"))
+    );
+    let (status, _) = app.post(
+        "/api/v1/chat",
+        &json!({"tenant": "stable-diffusion-web", "message": "hi", "conversation_id": id}),
+    );
+    assert_eq!(status, 403);
+    let (status, body) = app.post("/api/v1/chat", &json!({"tenant": "fictart", "message": "hi", "conversation_id": id, "conversation_token": token}));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "a conversation belongs to its tenant"
+    );
+}
+
+#[test]
+fn answers_stream_as_server_sent_events() {
+    let app = spawn_app();
+    let body =
+        app.stream(&json!({"tenant": "fictart", "message": "which file formats can I upload?"}));
+    let events: Vec<(&str, Value)> = body
+        .split("\n\n")
+        .filter(|e| e.contains("event:"))
+        .map(|e| {
+            let name = e
+                .lines()
+                .find_map(|l| l.strip_prefix("event:"))
+                .unwrap()
+                .trim();
+            let data = e
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .unwrap()
+                .trim();
+            (name, serde_json::from_str(data).unwrap())
+        })
+        .collect();
+    assert_eq!(events.first().unwrap().0, "meta");
+    assert_eq!(events.last().unwrap().0, "done");
+    let meta = &events[0].1;
+    assert!(meta["conversation_token"].is_string() && meta["message_id"].is_string());
+    assert!(meta["citations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("fictart/"));
+    let text: String = events
+        .iter()
+        .filter(|(n, _)| *n == "delta")
+        .map(|(_, d)| d["text"].as_str().unwrap())
+        .collect();
+    assert!(text.contains("WebP"), "{text}");
+    assert!(
+        events.iter().filter(|(n, _)| *n == "delta").count() > 1,
+        "streamed in pieces"
+    );
+    assert_eq!(events.last().unwrap().1["outcome"], "answer");
+}
+
+#[test]
+fn a_handoff_with_the_brands_fields_reaches_the_support_team() {
+    let app = spawn_app();
+    let (_, chat) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "my image generation keeps failing with an error"}));
+    let (status, config) = app.get("/api/v1/tenants/stable-diffusion-web");
+    assert_eq!(status, 200);
+    let config: Value = serde_json::from_str(&config).unwrap();
+    let names: Vec<&str> = config["handoff_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"prompt") && names.contains(&"model"),
+        "{names:?}"
+    );
+
+    let (status, ticket) = app.post("/api/v1/escalations", &json!({
+        "tenant": "stable-diffusion-web",
+        "contact_email": "sam@customer.test",
+        "conversation_id": chat["conversation_id"], "conversation_token": chat["conversation_token"],
+        "note": "Still failing after three retries.",
+        "fields": {"prompt": "a red fox in snow, watercolor", "model": "SDXL"}
+    }));
+    assert_eq!(status, 202, "{ticket}");
+    let id = ticket["ticket_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ticket["reply_promise"],
+        "We usually reply within one business day."
+    );
+
+    let started = std::time::Instant::now();
+    while app.smtp.messages().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the handoff email never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let raw = &app.smtp.messages()[0];
+    assert_eq!(
+        header(raw, "To").unwrap(),
+        "support@stable-diffusion-web.com"
+    );
+    assert_eq!(header(raw, "Reply-To").unwrap(), "sam@customer.test");
+    assert!(header(raw, "Subject").unwrap().contains(&id));
+    let body = raw.replace("=\r\n", "").replace("=\n", "");
+    assert!(
+        body.contains("a red fox in snow, watercolor") && body.contains("SDXL"),
+        "labelled fields"
+    );
+    assert!(
+        body.contains("my image generation keeps failing"),
+        "the transcript"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let stored = app
+        .runtime
+        .block_on(app.store.ticket(&id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, TicketStatus::Sent);
+
+    let (status, body) = app.post("/api/v1/escalations", &json!({"tenant": "stable-diffusion-web", "contact_email": "sam@customer.test", "fields": {"favourite_colour": "red"}}));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_input"))
+    );
+}
+
+#[test]
+fn feedback_is_stored_for_an_answer() {
+    let app = spawn_app();
+    let (_, chat) = app.post(
+        "/api/v1/chat",
+        &json!({"tenant": "fictart", "message": "can I log in with google?"}),
+    );
+    let (status, _) = app.post("/api/v1/feedback", &json!({"message_id": chat["message_id"], "rating": "down", "comment": "I still can't log in"}));
+    assert_eq!(status, 204);
+    let (status, body) = app.post(
+        "/api/v1/feedback",
+        &json!({"message_id": "m_unknown", "rating": "up"}),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = app.post(
+        "/api/v1/feedback",
+        &json!({"message_id": chat["message_id"], "rating": "meh"}),
+    );
+    assert_eq!(status, 422);
+}
+
+#[test]
+fn bad_requests_get_one_error_shape_and_leak_nothing() {
+    let app = spawn_app();
+    let cases: Vec<(u16, &str, (u16, Value))> = vec![
+        (400, "bad_request", app.post_raw("/api/v1/chat", "application/json", b"{not json".to_vec())),
+        (415, "unsupported_media_type", app.post_raw("/api/v1/chat", "text/plain", b"{}".to_vec())),
+        (413, "body_too_large", app.post_raw("/api/v1/chat", "application/json", format!("{{\"tenant\":\"fictart\",\"message\":\"{}\"}}", "a".repeat(70_000)).into_bytes())),
+        (422, "invalid_input", app.post("/api/v1/chat", &json!({"tenant": "fictart"}))),
+        (422, "invalid_input", app.post("/api/v1/chat", &json!({"tenant": "fictart", "message": "   "}))),
+        (422, "invalid_input", app.post("/api/v1/chat", &json!({"tenant": "fictart", "message": "a".repeat(4001)}))),
+        (422, "invalid_input", app.post("/api/v1/chat", &json!({"tenant": "fictart", "message": "hi", "contact_email": "not-an-email"}))),
+        (404, "not_found", app.post("/api/v1/chat", &json!({"tenant": "nope", "message": "hi"}))),
+        (404, "not_found", app.post("/api/v1/chat", &json!({"tenant": "fictart", "message": "hi", "conversation_id": "c_missing", "conversation_token": "x"}))),
+    ];
+    for (status, code, (got_status, body)) in cases {
+        assert_eq!(got_status, status, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(!message.is_empty());
+        for leak in ["sqlx", "tantivy", "panicked", "/work/", "src/"] {
+            assert!(!message.contains(leak), "{message}");
+        }
+    }
+}
+
+#[test]
+fn operations_endpoints_answer() {
+    let app = spawn_app();
+    assert_eq!(app.get("/healthz").0, 200);
+    let (status, ready) = app.get("/readyz");
+    assert_eq!(status, 200);
+    assert!(ready.contains("fictart") && ready.contains("stable-diffusion-web"));
+    app.post(
+        "/api/v1/chat",
+        &json!({"tenant": "fictart", "message": "I was charged twice"}),
+    );
+    let (status, metrics) = app.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("askdesk_answers_total{outcome=\"escalate\"} 1"),
+        "{metrics}"
+    );
+    let (status, page) = app.get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("askdesk is running"));
+}
