@@ -7,7 +7,7 @@ BIN := target/release/askdesk
 # bar of 0.95 is not reached yet, so the gate holds the measured floor against regressions.
 EVAL_MIN_PASS_RATE ?= 0.80
 
-.PHONY: setup test-setup build run test lint unit eval bench bench-peer
+.PHONY: setup test-setup build run test lint unit eval bench bench-peer bench-http
 
 setup:
 	scripts/setup.sh models
@@ -45,3 +45,8 @@ bench: setup
 bench-peer: setup build
 	scripts/setup.sh peer
 	scripts/bench-peer.sh
+
+## askdesk serve vs the peer's FastAPI server under wrk, in one run.
+bench-http: setup build
+	scripts/setup.sh peer
+	scripts/bench-http.sh

@@ -120,7 +120,7 @@ fn main() {
 
     // 4. New passages: 1,000 passages never embedded before (fresh in-memory cache), with the
     //    bulk-indexing profile `askdesk index` uses.
-    let bulk = engine::load_embedder(&askdesk::embed::EmbedderConfig::bulk_from_env())
+    let bulk = engine::load_embedder(&askdesk::embed::EmbedderConfig::throughput_from_env())
         .expect("bulk embedder");
     let fresh: Vec<_> = tenant.index.passages()[..1000]
         .iter()

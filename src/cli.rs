@@ -194,7 +194,7 @@ pub(crate) fn options(folders: &Folders, progress: bool) -> EngineOptions {
 
 fn index(folders: Folders) -> anyhow::Result<()> {
     let mut options = options(&folders, true);
-    options.embedder = crate::embed::EmbedderConfig::bulk_from_env();
+    options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
     let embedder = engine::load_embedder(&options.embedder)?;
     let engine = engine::open(&options, embedder, None)?;
     for problem in &engine.problems {
@@ -220,7 +220,8 @@ fn index(folders: Folders) -> anyhow::Result<()> {
 }
 
 fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
-    let options = options(&folders, true);
+    let mut options = options(&folders, true);
+    options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
     let embedder = engine::load_embedder(&options.embedder)?;
     let engine = engine::open(&options, embedder, None)?;
     for problem in &engine.problems {

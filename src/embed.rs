@@ -70,10 +70,11 @@ impl EmbedderConfig {
         Self::default().with_env()
     }
 
-    /// The throughput profile for bulk indexing: one single-threaded session per core, each
-    /// embedding its own batches (measured faster than one session splitting small batches over
-    /// the cores; queries are the opposite, see the README). Environment overrides still apply.
-    pub fn bulk_from_env() -> Self {
+    /// The throughput profile, for bulk indexing and the server: one single-threaded session per
+    /// core, each embedding its own batches or requests (measured faster than one session
+    /// splitting small work over the cores; a lone query is the opposite, see the README).
+    /// Environment overrides still apply.
+    pub fn throughput_from_env() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             sessions: cores,
