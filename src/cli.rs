@@ -233,7 +233,12 @@ fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
             folders.knowledge.display()
         );
     }
-    let pipeline = Arc::new(engine.pipeline());
+    let mut pipeline = engine.pipeline();
+    if let Some(generator) = engine::generator_from_env(std::path::Path::new("prompts"))? {
+        println!("askdesk: answers are written by the LLM (OPENAI_BASE_URL)");
+        pipeline = pipeline.with_generator(generator);
+    }
+    let pipeline = Arc::new(pipeline);
     let mailer = crate::escalate::mailer_from_env(&folders.data).map_err(anyhow::Error::msg)?;
     let from = crate::escalate::from_address_from_env().map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async move {
@@ -307,9 +312,14 @@ fn ask(
     json: bool,
     question: &str,
 ) -> anyhow::Result<()> {
-    if mode == AnswerMode::Llm {
-        anyhow::bail!("--mode llm is not available yet: use the default extractive mode");
-    }
+    let generator = match mode {
+        AnswerMode::Llm => Some(
+            engine::generator_from_env(std::path::Path::new("prompts"))?.ok_or_else(|| {
+                anyhow::anyhow!("--mode llm needs OPENAI_BASE_URL (and ASKDESK_LLM_MODEL) set")
+            })?,
+        ),
+        AnswerMode::Extractive => None,
+    };
     let history: Vec<crate::answer::Turn> = match history {
         Some(path) => {
             let raw = std::fs::read_to_string(&path)
@@ -324,7 +334,10 @@ fn ask(
     for problem in &engine.problems {
         eprintln!("warning: {problem}");
     }
-    let pipeline = engine.pipeline();
+    let mut pipeline = engine.pipeline();
+    if let Some(generator) = generator {
+        pipeline = pipeline.with_generator(generator);
+    }
     let runtime = runtime()?;
     let answer = runtime.block_on(pipeline.answer(&tenant, question, &history))?;
     if json {

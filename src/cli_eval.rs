@@ -15,9 +15,13 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
             return Err(InputError("--min-pass-rate must be between 0 and 1".into()).into());
         }
     }
-    if args.mode == AnswerMode::Llm {
-        return Err(InputError("--mode llm is not available yet".into()).into());
-    }
+    let generator = match args.mode {
+        AnswerMode::Llm => Some(
+            engine::generator_from_env(std::path::Path::new("prompts"))?
+                .ok_or_else(|| InputError("--mode llm needs OPENAI_BASE_URL set".into()))?,
+        ),
+        AnswerMode::Extractive => None,
+    };
     if args.url.is_some() {
         return Err(
             InputError("--url needs the HTTP service, which is not built yet".into()).into(),
@@ -61,7 +65,11 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     for problem in &engine.problems {
         eprintln!("warning: {problem}");
     }
-    let pipeline = Arc::new(engine.pipeline());
+    let mut pipeline = engine.pipeline();
+    if let Some(generator) = generator {
+        pipeline = pipeline.with_generator(generator);
+    }
+    let pipeline = Arc::new(pipeline);
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     let bar = crate::progress::bar(true, total as u64, "eval {bar:30} {pos}/{len} cases");
     let runtime = crate::cli::runtime()?;

@@ -54,6 +54,20 @@ impl Engine {
     }
 }
 
+/// The LLM answerer from the environment (`OPENAI_BASE_URL` and friends) with the templates of
+/// `prompts_dir`, or None when no LLM is configured. A template that does not compile is an
+/// error naming its file and line.
+pub fn generator_from_env(
+    prompts_dir: &std::path::Path,
+) -> anyhow::Result<Option<crate::answer::Generator>> {
+    let Some(config) = crate::llm::LlmConfig::from_env() else {
+        return Ok(None);
+    };
+    let prompts = Arc::new(crate::prompts::Prompts::load(prompts_dir).map_err(anyhow::Error::msg)?);
+    let llm = Arc::new(crate::llm::OpenAiLlm::new(config.clone()));
+    Ok(Some(crate::answer::Generator::new(llm, prompts, &config)))
+}
+
 /// Loads the embedding model named in `config`.
 pub fn load_embedder(config: &EmbedderConfig) -> anyhow::Result<Arc<dyn Embedder>> {
     Ok(Arc::new(FastEmbedder::load(config)?))

@@ -8,6 +8,7 @@
 //!   atomically.
 //! - [`retrieve`]: hybrid retrieval and fusion over one tenant's index.
 //! - [`answer`]: the answer pipeline: rewrite, policy, confidence, extractive answers, handoff text.
+//! - [`llm`]: the LLM seam and its async-openai client; [`prompts`]: minijinja templates.
 //! - [`engine`]: assembles the above from a knowledge folder and a data folder.
 //! - [`escalate`]: tickets, the email outbox worker, SMTP and `.eml` mailers.
 //! - [`store`]: the Store trait and its SQLite implementation (conversations, messages, tickets, feedback).
@@ -27,6 +28,8 @@ pub mod eval;
 pub mod http;
 pub mod index;
 pub mod knowledge;
+pub mod llm;
 mod progress;
+pub mod prompts;
 pub mod retrieve;
 pub mod store;

@@ -7,12 +7,14 @@
 
 mod confidence;
 mod extractive;
+mod generative;
 mod policy;
 mod request;
 mod rewrite;
 
 pub use confidence::{ConfidenceModel, Signals};
 pub use extractive::Citation;
+pub use generative::{check as check_citations, Generated, Generator};
 pub use policy::{looks_like_injection, requests_human, sensitive_topic};
 pub use request::{validate_history, Question, RequestError, Role, Turn, MAX_QUESTION_CHARS};
 pub use rewrite::{is_follow_up, standalone_question};
@@ -97,7 +99,13 @@ pub struct Pipeline {
     retriever: Arc<Retriever>,
     tenants: RwLock<HashMap<String, Arc<TenantConfig>>>,
     confidence: ConfidenceModel,
+    /// Present in LLM mode.
+    generator: Option<Generator>,
 }
+
+/// In LLM mode, a failed model call falls back to the extractive answer from this confidence
+/// up; below it the customer is handed over (`llm_unavailable`).
+const FALLBACK_CONFIDENCE: f32 = 0.75;
 
 impl Pipeline {
     pub fn new(retriever: Arc<Retriever>) -> Self {
@@ -105,7 +113,14 @@ impl Pipeline {
             retriever,
             tenants: RwLock::new(HashMap::new()),
             confidence: ConfidenceModel::default(),
+            generator: None,
         }
+    }
+
+    /// Switches to LLM mode: answers are written by the model from the retrieved passages.
+    pub fn with_generator(mut self, generator: Generator) -> Self {
+        self.generator = Some(generator);
+        self
     }
 
     pub fn retriever(&self) -> &Arc<Retriever> {
@@ -145,7 +160,18 @@ impl Pipeline {
         let mut timings = Timings::default();
 
         let t = Instant::now();
-        let standalone = standalone_question(question.as_str(), history);
+        let mut standalone = standalone_question(question.as_str(), history);
+        if let Some(generator) = self
+            .generator
+            .as_ref()
+            .filter(|_| standalone != question.as_str())
+        {
+            // The model rewrites follow-ups better than the deterministic rule; on failure the
+            // rule's result stands.
+            if let Ok(rewritten) = generator.rewrite(question.as_str(), history).await {
+                standalone = rewritten;
+            }
+        }
         timings.rewrite_ms = ms(t);
 
         let t = Instant::now();
@@ -164,10 +190,55 @@ impl Pipeline {
 
         let t = Instant::now();
         let mut answer = self.decide(&config, tenant, question.as_str(), standalone, hits, forced);
+        if let (Some(generator), Outcome::Answer) = (&self.generator, answer.outcome) {
+            self.generate(generator, &config, question.as_str(), history, &mut answer)
+                .await;
+        }
         timings.answer_ms = ms(t);
         timings.total_ms = ms(started);
         answer.timings = timings;
         Ok(answer)
+    }
+
+    /// Replaces the extractive answer with the model's, or escalates when the model declines or
+    /// fails (keeping the extractive answer when confidence is high).
+    async fn generate(
+        &self,
+        generator: &Generator,
+        config: &TenantConfig,
+        question: &str,
+        history: &[Turn],
+        answer: &mut Answer,
+    ) {
+        let result = generator
+            .answer(
+                &config.name,
+                &config.support_email,
+                question,
+                history,
+                &answer.retrieved,
+                |_| {},
+            )
+            .await;
+        let reason = match result {
+            Ok(Generated::Answer { text, citations }) => {
+                answer.text = text;
+                answer.citations = citations;
+                return;
+            }
+            Ok(Generated::Declined) => EscalationReason::LlmDeclined,
+            Err(e) => {
+                tracing::warn!(error = %e, "LLM failed; falling back");
+                if answer.confidence >= FALLBACK_CONFIDENCE {
+                    return;
+                }
+                EscalationReason::LlmUnavailable
+            }
+        };
+        answer.outcome = Outcome::Escalate;
+        answer.reason = Some(reason);
+        answer.text = handoff_message(config, reason);
+        answer.citations.clear();
     }
 
     /// Escalations decided before retrieval: a request for a person, a sensitive topic, or an

@@ -8,4 +8,5 @@ mod escalation;
 mod evals;
 mod helpers;
 mod knowledge_engine;
+mod llm;
 mod smtp;
