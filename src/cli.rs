@@ -186,6 +186,19 @@ fn run_simple(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// Loads the model and the tenants, printing one warning line per skipped tenant or document.
+pub(crate) fn open_engine(
+    options: &EngineOptions,
+    only: Option<&[String]>,
+) -> anyhow::Result<engine::Engine> {
+    let embedder = engine::load_embedder(&options.embedder)?;
+    let engine = engine::open(options, embedder, only)?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    Ok(engine)
+}
+
 pub(crate) fn options(folders: &Folders, progress: bool) -> EngineOptions {
     let mut options = EngineOptions::new(&folders.knowledge, Some(folders.data.clone()));
     options.progress = progress;
@@ -195,11 +208,7 @@ pub(crate) fn options(folders: &Folders, progress: bool) -> EngineOptions {
 fn index(folders: Folders) -> anyhow::Result<()> {
     let mut options = options(&folders, true);
     options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
-    let embedder = engine::load_embedder(&options.embedder)?;
-    let engine = engine::open(&options, embedder, None)?;
-    for problem in &engine.problems {
-        eprintln!("warning: {problem}");
-    }
+    let engine = open_engine(&options, None)?;
     for r in &engine.reports {
         println!(
             "{}: {} passages, {} texts embedded, {} in {:.2}s",
@@ -222,11 +231,7 @@ fn index(folders: Folders) -> anyhow::Result<()> {
 fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
     let mut options = options(&folders, true);
     options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
-    let embedder = engine::load_embedder(&options.embedder)?;
-    let engine = engine::open(&options, embedder, None)?;
-    for problem in &engine.problems {
-        eprintln!("warning: {problem}");
-    }
+    let engine = open_engine(&options, None)?;
     if engine.tenants.is_empty() {
         anyhow::bail!(
             "no tenant could be loaded from {}",
@@ -290,11 +295,7 @@ fn search(
     question: &str,
 ) -> anyhow::Result<()> {
     let options = options(&folders, !json);
-    let embedder = engine::load_embedder(&options.embedder)?;
-    let engine = engine::open(&options, embedder, Some(std::slice::from_ref(&tenant)))?;
-    for problem in &engine.problems {
-        eprintln!("warning: {problem}");
-    }
+    let engine = open_engine(&options, Some(std::slice::from_ref(&tenant)))?;
     let hits = engine.retriever.search(&tenant, question, k, mode)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&hits_json(&hits))?);
@@ -329,11 +330,7 @@ fn ask(
         None => Vec::new(),
     };
     let options = options(&folders, !json);
-    let embedder = engine::load_embedder(&options.embedder)?;
-    let engine = engine::open(&options, embedder, Some(std::slice::from_ref(&tenant)))?;
-    for problem in &engine.problems {
-        eprintln!("warning: {problem}");
-    }
+    let engine = open_engine(&options, Some(std::slice::from_ref(&tenant)))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {
         pipeline = pipeline.with_generator(generator);

@@ -60,11 +60,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
 
     let quiet = args.json.is_some() && args.markdown.is_none();
     let options = options(&args.folders, !quiet);
-    let embedder = engine::load_embedder(&options.embedder)?;
-    let engine = engine::open(&options, embedder, Some(&tenants))?;
-    for problem in &engine.problems {
-        eprintln!("warning: {problem}");
-    }
+    let engine = crate::cli::open_engine(&options, Some(&tenants))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {
         pipeline = pipeline.with_generator(generator);
