@@ -151,6 +151,8 @@ pub trait Store: Send + Sync {
         delivery: Delivery,
         now: i64,
     ) -> Result<(), StoreError>;
+    /// How many tickets are in each status (every status listed, zeros included).
+    async fn ticket_counts(&self) -> Result<Vec<(TicketStatus, u64)>, StoreError>;
     /// Puts a failed ticket back in the outbox; false when it was not failed.
     async fn retry_ticket(&self, id: &str, now: i64) -> Result<bool, StoreError>;
 

@@ -212,6 +212,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn ticket_counts(&self) -> Result<Vec<(TicketStatus, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM tickets GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok([
+            TicketStatus::Pending,
+            TicketStatus::Sent,
+            TicketStatus::Failed,
+        ]
+        .into_iter()
+        .map(|status| {
+            let count = rows
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n);
+            (status, count as u64)
+        })
+        .collect())
+    }
+
     async fn retry_ticket(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE tickets SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1 AND status = 'failed'",

@@ -347,6 +347,18 @@ fn bad_requests_get_one_error_shape_and_leak_nothing() {
 fn operations_endpoints_answer() {
     let app = spawn_app();
     assert_eq!(app.get("/healthz").0, 200);
+    let id = app.runtime.block_on(async {
+        reqwest::get(format!("{}/healthz", app.base))
+            .await
+            .unwrap()
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string())
+    });
+    assert!(
+        id.is_some_and(|id| id.len() >= 32),
+        "every response carries a request id"
+    );
     let (status, ready) = app.get("/readyz");
     assert_eq!(status, 200);
     assert!(ready.contains("fictart") && ready.contains("stable-diffusion-web"));
