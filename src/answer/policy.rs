@@ -111,10 +111,9 @@ pub fn looks_like_injection(question: &str) -> bool {
             "you are now",
             "pretend you are",
             "pretend to be",
-            "act as",
             "jailbreak",
             "developer mode",
-            "dan",
+            "do anything now",
             "no rules",
             "override your",
             "new instructions",
@@ -191,6 +190,9 @@ mod tests {
         assert!(!looks_like_injection("How do I cancel my plan?"));
         assert!(!looks_like_injection(
             "Do you have instructions for beginners?"
+        ));
+        assert!(!looks_like_injection(
+            "Hi, I'm Dan. Can a colleague act as admin on my plan?"
         ));
     }
 }
