@@ -359,7 +359,7 @@ fn ask(
         }
         let reason = answer
             .reason
-            .map(|r| format!(", reason {}", serde_json::to_value(r).unwrap_or_default()))
+            .map(|r| format!(", reason {}", r.as_str()))
             .unwrap_or_default();
         println!(
             "[{:?}, confidence {:.2}{reason}]",

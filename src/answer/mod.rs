@@ -52,6 +52,29 @@ pub enum EscalationReason {
     LlmUnavailable,
 }
 
+impl Outcome {
+    /// The snake_case name used in JSON, the store and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answer => "answer",
+            Outcome::Escalate => "escalate",
+        }
+    }
+}
+
+impl EscalationReason {
+    /// The snake_case name used in JSON, the store, tickets and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::LowConfidence => "low_confidence",
+            EscalationReason::RequestedHuman => "requested_human",
+            EscalationReason::SensitiveTopic => "sensitive_topic",
+            EscalationReason::LlmDeclined => "llm_declined",
+            EscalationReason::LlmUnavailable => "llm_unavailable",
+        }
+    }
+}
+
 /// Milliseconds spent per stage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Timings {
@@ -274,9 +297,10 @@ impl Pipeline {
         });
         let (text, citations) = match (reason, hits.first()) {
             (None, Some(_)) => {
+                let search = self.retriever.tenant(tenant);
                 let terms = |text: &str| -> Vec<String> {
-                    self.retriever
-                        .tenant(tenant)
+                    search
+                        .as_ref()
                         .map(|t| t.index.lexical.terms(text))
                         .unwrap_or_default()
                 };
@@ -359,4 +383,25 @@ pub fn handoff_message(config: &TenantConfig, reason: EscalationReason) -> Strin
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_json_names() {
+        for o in [Outcome::Answer, Outcome::Escalate] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+        for r in [
+            EscalationReason::LowConfidence,
+            EscalationReason::RequestedHuman,
+            EscalationReason::SensitiveTopic,
+            EscalationReason::LlmDeclined,
+            EscalationReason::LlmUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
 }

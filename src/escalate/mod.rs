@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::answer::{Answer, Turn};
+use crate::answer::{Answer, EscalationReason, Turn};
 use crate::knowledge::TenantConfig;
 use crate::store::{HandoffValue, NewTicket, TicketPassage};
 
@@ -44,9 +44,9 @@ pub fn ticket_for(
             .collect(),
         reason: answer
             .reason
-            .and_then(|r| serde_json::to_value(r).ok())
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_else(|| "requested_human".into()),
+            .unwrap_or(EscalationReason::RequestedHuman)
+            .as_str()
+            .to_string(),
         confidence: answer.confidence,
         contact_email: contact_email.map(String::from),
         note: None,

@@ -93,8 +93,8 @@ pub fn score_case(tenant: &str, case: &Case, answer: &Answer, latency_ms: f64) -
     if answer.outcome != e.outcome {
         failures.push(format!(
             "outcome: expected {}, got {}",
-            outcome_name(e.outcome),
-            outcome_name(answer.outcome)
+            e.outcome.as_str(),
+            answer.outcome.as_str()
         ));
     }
     let facts_found = e.facts.iter().filter(|f| contains(&answer.text, f)).count();
@@ -136,10 +136,7 @@ pub fn score_case(tenant: &str, case: &Case, answer: &Answer, latency_ms: f64) -
         answer: answer.text.clone(),
         citations: answer.citations.clone(),
         latency_ms,
-        reason: answer
-            .reason
-            .and_then(|r| serde_json::to_value(r).ok())
-            .and_then(|v| v.as_str().map(String::from)),
+        reason: answer.reason.map(|r| r.as_str().to_string()),
         confidence: answer.confidence,
         retrieved: answer
             .retrieved
@@ -156,13 +153,6 @@ pub fn score_case(tenant: &str, case: &Case, answer: &Answer, latency_ms: f64) -
         context_expected: e.context.len(),
         context_found,
         forbid_violations: violations.len(),
-    }
-}
-
-pub fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Answer => "answer",
-        Outcome::Escalate => "escalate",
     }
 }
 

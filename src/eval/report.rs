@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{outcome_name, Report, Summary};
+use super::{Report, Summary};
 
 /// What changed against a baseline report.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -136,8 +136,8 @@ pub fn markdown_report(report: &Report, comparison: Option<&Comparison>) -> Stri
             "- **{}/{}** ({} expected, got {}): {}",
             case.tenant,
             case.id,
-            outcome_name(case.expected_outcome),
-            outcome_name(case.outcome),
+            case.expected_outcome.as_str(),
+            case.outcome.as_str(),
             case.failures.join("; ")
         );
     }

@@ -182,17 +182,13 @@ pub async fn chat(
 }
 
 fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
-    let name = |v: serde_json::Value| v.as_str().map(String::from);
     StoredMessage {
         id: String::new(),
         conversation_id: conversation_id.to_string(),
         role: Role::Assistant,
         content: answer.text.clone(),
-        outcome: serde_json::to_value(answer.outcome).ok().and_then(name),
-        reason: answer
-            .reason
-            .and_then(|r| serde_json::to_value(r).ok())
-            .and_then(name),
+        outcome: Some(answer.outcome.as_str().to_string()),
+        reason: answer.reason.map(|r| r.as_str().to_string()),
         confidence: Some(answer.confidence),
         citations: serde_json::to_value(&answer.citations).unwrap_or_default(),
         created_at: 0,

@@ -96,10 +96,7 @@ pub async fn escalate(
         question,
         transcript,
         passages: Vec::new(),
-        reason: serde_json::to_value(EscalationReason::RequestedHuman)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default(),
+        reason: EscalationReason::RequestedHuman.as_str().to_string(),
         confidence: 0.0,
         contact_email: Some(req.contact_email.clone()),
         note: req.note.clone(),
