@@ -263,6 +263,7 @@ fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
             outbox,
             metrics: Default::default(),
             web_dir: web,
+            keys: Arc::new(crate::http::AccessKeys::from_env()),
         };
         let listener = tokio::net::TcpListener::bind(bind)
             .await

@@ -18,6 +18,9 @@ pub enum ApiError {
     /// A conversation token that does not belong to the conversation.
     #[error("this conversation token is not valid for the conversation")]
     Forbidden,
+    /// A missing or wrong API key (admin or server-to-server).
+    #[error("a valid API key is required: send it as `Authorization: Bearer <key>`")]
+    Unauthorized,
     #[error("the request body is too large")]
     TooLarge,
     #[error("send the request body as application/json")]
@@ -34,6 +37,7 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "invalid_conversation_token"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

@@ -2,10 +2,12 @@
 //! config, health checks and metrics, and the static files of `web/`. Handlers translate HTTP to
 //! library calls and back; the answer pipeline, store and outbox know nothing of HTTP.
 
+mod auth;
 mod chat;
 mod error;
 mod handoff;
 
+pub use auth::{AccessKeys, Secret};
 pub use error::ApiError;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -34,6 +36,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub outbox: Arc<Outbox>,
     pub metrics: Arc<Metrics>,
+    /// Admin and server-to-server API keys.
+    pub keys: Arc<AccessKeys>,
     /// Static files served at `/` (the widget and demo pages).
     pub web_dir: PathBuf,
 }

@@ -3,6 +3,7 @@
 
 mod answers;
 mod api;
+mod app;
 mod cli;
 mod escalation;
 mod evals;

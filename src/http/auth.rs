@@ -1,0 +1,138 @@
+//! API keys: the admin key that guards `/api/admin/*` and the server-to-server keys of the
+//! OpenAI-compatible endpoint. Keys are compared in constant time and never logged: their
+//! `Debug` form is redacted.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// A secret string whose `Debug` output never shows its value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// Constant-time comparison: the time taken does not reveal how many bytes matched.
+    fn matches(&self, candidate: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The keys the service accepts. No admin key configured means the admin API is closed
+/// (every request gets 401), never open.
+#[derive(Debug, Clone, Default)]
+pub struct AccessKeys {
+    pub admin: Option<Secret>,
+    pub api: Vec<Secret>,
+}
+
+impl AccessKeys {
+    /// From `ASKDESK_ADMIN_KEY` and `ASKDESK_API_KEYS` (comma-separated); blank values ignored.
+    pub fn from_env() -> Self {
+        let admin = std::env::var("ASKDESK_ADMIN_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| Secret::new(k.trim()));
+        let api = std::env::var("ASKDESK_API_KEYS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(Secret::new)
+            .collect();
+        Self { admin, api }
+    }
+
+    pub fn is_admin(&self, candidate: &str) -> bool {
+        self.admin.as_ref().is_some_and(|k| k.matches(candidate))
+    }
+
+    pub fn is_api_key(&self, candidate: &str) -> bool {
+        // Check every key so the time taken does not reveal which one matched.
+        self.api
+            .iter()
+            .fold(false, |found, k| k.matches(candidate) | found)
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Extractor that admits only requests carrying the admin key.
+pub struct RequireAdmin;
+
+impl FromRequestParts<AppState> for RequireAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts) {
+            Some(token) if state.keys.is_admin(token) => Ok(RequireAdmin),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// Extractor that admits only requests carrying one of the server-to-server API keys.
+pub struct RequireApiKey;
+
+impl FromRequestParts<AppState> for RequireApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts) {
+            Some(token) if state.keys.is_api_key(token) => Ok(RequireApiKey),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_exactly() {
+        let keys = AccessKeys {
+            admin: Some(Secret::new("admin-secret")),
+            api: vec![Secret::new("k1"), Secret::new("k2")],
+        };
+        assert!(keys.is_admin("admin-secret"));
+        assert!(!keys.is_admin("admin-secre"));
+        assert!(!keys.is_admin("k1"));
+        assert!(keys.is_api_key("k2"));
+        assert!(!keys.is_api_key("admin-secret"));
+        assert!(!AccessKeys::default().is_admin(""));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let keys = AccessKeys {
+            admin: Some(Secret::new("admin-secret")),
+            api: vec![Secret::new("k1")],
+        };
+        assert!(!format!("{keys:?}").contains("admin-secret"));
+    }
+}

@@ -1,0 +1,136 @@
+//! The test app: the real service on a loopback port 0 with a real SQLite file, the real model,
+//! a real SMTP server receiving the handoff, and known admin and API keys. Shared by every test
+//! module that talks HTTP to the service.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
+use askdesk::http::{serve, AccessKeys, AppState, Secret};
+use askdesk::store::SqliteStore;
+use serde_json::Value;
+
+use crate::answers::pipeline;
+use crate::smtp::{free_port, SmtpServer};
+
+/// Keys the test app accepts.
+pub const ADMIN_KEY: &str = "test-admin-key";
+pub const API_KEY: &str = "test-api-key";
+
+pub struct App {
+    pub base: String,
+    pub store: Arc<SqliteStore>,
+    pub smtp: SmtpServer,
+    _dir: tempfile::TempDir,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+pub fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(free_port(), dir.path());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (base, store) = runtime.block_on(async {
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("askdesk.db"))
+                .await
+                .unwrap(),
+        );
+        let mailer = Arc::new(SmtpMailer::from_url(&smtp.url()).unwrap());
+        let policy = RetryPolicy {
+            poll_interval: Duration::from_millis(20),
+            ..RetryPolicy::default()
+        };
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            mailer,
+            "askdesk <askdesk@askdesk.test>".parse().unwrap(),
+            policy,
+        ));
+        tokio::spawn(outbox.clone().run(std::future::pending()));
+        let state = AppState {
+            pipeline: pipeline(),
+            store: store.clone(),
+            outbox,
+            metrics: Default::default(),
+            web_dir: crate::helpers::repo_root().join("web"),
+            keys: Arc::new(AccessKeys {
+                admin: Some(Secret::new(ADMIN_KEY)),
+                api: vec![Secret::new(API_KEY)],
+            }),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(serve(listener, state, std::future::pending()));
+        (base, store)
+    });
+    App {
+        base,
+        store,
+        smtp,
+        _dir: dir,
+        runtime,
+    }
+}
+
+impl App {
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    }
+
+    pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.runtime.block_on(async {
+            let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
+    pub fn stream(&self, body: &Value) -> String {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}/api/v1/chat", self.base))
+                .header("accept", "text/event-stream")
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            assert!(r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream"));
+            r.text().await.unwrap()
+        })
+    }
+}
+
+impl SmtpServer {
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port())
+    }
+}
