@@ -1,0 +1,114 @@
+// The widget when things go wrong, with the chat API replaced by exact responses (page.route):
+// a service that is down, rate limiting, a stream cut before `done`, and hostile citation URLs.
+// The real service serves the page and the tenant config.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, launch, newPage, screenshot, widget } from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const sse = (events) => events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join('');
+const META = { conversation_id: 'c-fake', conversation_token: 'tok', message_id: 'm-fake', citations: [] };
+
+/** Opens the demo page with `handler` answering POST /api/v1/chat, and sends one question. */
+async function askWith(handler) {
+  const page = await newPage(browser);
+  let calls = 0;
+  await page.route('**/api/v1/chat', (route) => handler(route, ++calls));
+  await page.goto(`${BASE}/demo/fictart/`);
+  const w = widget(page);
+  await w.launcher.click();
+  await w.input.fill('What is your refund policy?');
+  await w.input.press('Enter');
+  return { page, w, calls: () => calls };
+}
+
+async function assertUsable(w) {
+  assert.equal(await w.panel.getByRole('button', { name: 'Send' }).isEnabled(), true, 'Send is enabled again');
+  assert.equal(await w.input.isEditable(), true);
+}
+
+test('a service that cannot be reached says so and offers Retry, which works', async () => {
+  const { page, w, calls } = await askWith((route, n) =>
+    n === 1
+      ? route.abort('connectionrefused')
+      : route.fulfill({ status: 200, contentType: 'text/event-stream', body: sse([['meta', META], ['delta', { text: 'Back again.' }], ['done', { outcome: 'answer' }]]) }));
+  await w.log.getByText('We could not reach the support service').waitFor();
+  await assertUsable(w);
+  await screenshot(page, 'error-unreachable');
+  await w.log.getByRole('button', { name: 'Retry' }).click();
+  await w.log.getByText('Back again.').waitFor();
+  assert.equal(calls(), 2);
+  assert.equal(await w.log.getByText('We could not reach').count(), 0, 'the error goes on retry');
+});
+
+test('429 says when to try again (from Retry-After)', async () => {
+  const { w } = await askWith((route) => route.fulfill({
+    status: 429,
+    headers: { 'Retry-After': '30', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests.' } }),
+  }));
+  await w.log.getByText('Please try again in 30 seconds.').waitFor();
+  await w.log.getByRole('button', { name: 'Retry' }).waitFor();
+  await assertUsable(w);
+});
+
+test('a stream cut before done is reported, not left hanging', async () => {
+  const { page, w } = await askWith((route) => route.fulfill({
+    status: 200, contentType: 'text/event-stream',
+    body: sse([['meta', META], ['delta', { text: 'Refunds are possible within' }]]),
+  }));
+  await w.log.getByText('The answer was interrupted before it finished').waitFor();
+  await w.log.getByRole('button', { name: 'Retry' }).waitFor();
+  await assertUsable(w);
+  await screenshot(page, 'error-interrupted');
+});
+
+test('an error event from the server is shown with its message', async () => {
+  const { w } = await askWith((route) => route.fulfill({
+    status: 200, contentType: 'text/event-stream',
+    body: sse([['meta', META], ['error', { error: { code: 'internal_error', message: 'something went wrong on our side; please try again' } }]]),
+  }));
+  await w.log.getByText('something went wrong on our side').waitFor();
+  await assertUsable(w);
+});
+
+test('sources and bare links become links only for http(s) URLs', async () => {
+  const citations = [
+    { id: 'a', title: 'Refund policy', url: 'https://help.example/refunds', snippet: '' },
+    { id: 'b', title: 'Sneaky source', url: 'javascript:alert(1)', snippet: '' },
+    { id: 'c', title: 'No address', url: null, snippet: '' },
+  ];
+  const text = 'See https://help.example/faq. Not javascript:alert(2)\n\n- first\n- second <script>alert(3)</script>';
+  const { page, w } = await askWith((route) => route.fulfill({
+    status: 200, contentType: 'text/event-stream',
+    body: sse([['meta', { ...META, citations }], ['delta', { text }], ['done', { outcome: 'answer' }]]),
+  }));
+  const answer = w.answers.nth(1);
+  await answer.locator('.rate').waitFor();
+  const links = await answer.locator('a').evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute('href'), a.rel]));
+  assert.deepEqual(links, [
+    ['https://help.example/faq', 'https://help.example/faq', 'noopener noreferrer'],
+    ['Refund policy', 'https://help.example/refunds', 'noopener noreferrer'],
+  ]);
+  await answer.getByText('Sneaky source').waitFor();
+  assert.deepEqual(await answer.locator('li').allInnerTexts(), ['first', 'second <script>alert(3)</script>', 'Refund policy', 'Sneaky source', 'No address']);
+  assert.equal(await page.locator('#askdesk-widget script').count(), 0);
+  assert.deepEqual(page.dialogs, []);
+});
+
+test('an escalating answer offers the handoff form inline', async () => {
+  const { w } = await askWith((route) => route.fulfill({
+    status: 200, contentType: 'text/event-stream',
+    body: sse([['meta', META], ['delta', { text: 'I am not sure; the team can help.' }], ['done', { outcome: 'escalate', reason: 'low_confidence' }]]),
+  }));
+  const answer = w.answers.nth(1);
+  await answer.getByRole('button', { name: 'Talk to a person' }).click();
+  const form = w.panel.getByRole('form', { name: 'Talk to a person' });
+  await form.getByLabel('Your email (required)').waitFor();
+  // labels come from the tenant's handoff fields
+  await form.getByLabel(/Steps to reproduce the issue \(optional\)/).waitFor();
+  await form.getByLabel(/Your subscription plan \(optional\)/).waitFor();
+});
