@@ -24,7 +24,7 @@
   var MAX_SCREENSHOT_BYTES = 5 * 1024 * 1024;
   var SCREENSHOT_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
-  var CSS = [
+  var STYLES = [
     ':host{all:initial}',
     '*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}',
     '.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;min-width:56px;height:56px;padding:0 20px;border:0;border-radius:28px;background:var(--accent);color:var(--on-accent);font-size:15px;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}',
@@ -43,12 +43,14 @@
     '.user{align-self:flex-end;background:var(--accent);color:var(--on-accent)}',
     '.user a{color:inherit}',
     '.bot{align-self:flex-start;background:#fff;border:1px solid #e2e2e6}',
-    '.note{align-self:stretch;background:#fff8e1;border:1px solid #f0d98c}',
-    '.error{align-self:stretch;background:#fdecea;border:1px solid #f5b5ad;color:#7a1c12}',
+    '.note{align-self:stretch;max-width:100%;background:#fff8e1;border:1px solid #f0d98c}',
+    '.error{align-self:stretch;max-width:100%;background:#fdecea;border:1px solid #f5b5ad;color:#7a1c12}',
     '.sources{margin-top:8px;padding-top:6px;border-top:1px solid #ececf0;font-size:12px;color:#555}',
     '.sources ul{margin:2px 0 0;padding-left:18px}.sources a{color:#1a56c4}',
     '.rate{display:flex;gap:6px;align-items:center;margin-top:6px;font-size:12px;color:#555}',
-    '.rate button{border:1px solid #ccc;background:#fff;border-radius:6px;padding:2px 8px;cursor:pointer}',
+    '.rate button{display:inline-flex;border:1px solid #ccc;background:#fff;color:#444;border-radius:6px;padding:3px 7px;cursor:pointer}',
+    '.rate svg{width:16px;height:16px;fill:currentColor}.rate .down svg{transform:rotate(180deg)}',
+    '.rate form{flex:1}',
     '.rate button[aria-pressed=true]{background:#e8eefc;border-color:#1a56c4}',
     '.actions{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}',
     '.btn{border:1px solid var(--accent);background:#fff;color:#1d1d1f;border-radius:6px;padding:5px 10px;cursor:pointer}',
@@ -238,7 +240,7 @@
   function build() {
     var host = el('div', { id: 'askdesk-widget' });
     var root = host.attachShadow({ mode: 'open' });
-    root.appendChild(el('style', { text: CSS }));
+    root.appendChild(el('style', { text: STYLES }));
     ui.launcher = root.appendChild(el('button', {
       class: 'launcher', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false',
       'aria-controls': 'askdesk-panel', text: 'Chat', onclick: open
@@ -356,44 +358,52 @@
     }
   }
 
+  /** A thumb icon (Material Design "thumb_up", Apache-2.0); drawn, so no emoji font is needed. */
+  function thumb() {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    var path = svg.appendChild(document.createElementNS(ns, 'path'));
+    path.setAttribute('d', 'M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z');
+    return svg;
+  }
+
   /** Thumbs up/down for one answer; a thumbs down may carry a comment. */
   function rating(entry) {
-    var row = el('div', { class: 'rate' });
-    if (entry.rating) {
-      row.appendChild(el('span', { text: 'Thanks for your feedback.' }));
-      return row;
+    var box = el('div', { class: 'rate' });
+    function thanks() { box.replaceChildren(el('span', { text: 'Thanks for your feedback.' })); }
+    function choose() {
+      box.replaceChildren(
+        el('span', { text: 'Was this helpful?' }),
+        el('button', { type: 'button', class: 'up', 'aria-label': 'Helpful', onclick: function () { submit('up'); } }, [thumb()]),
+        el('button', { type: 'button', class: 'down', 'aria-label': 'Not helpful', onclick: askComment }, [thumb()])
+      );
+    }
+    function askComment() {
+      var comment = el('textarea', { rows: '2', maxlength: '4000', 'aria-label': 'What was wrong with this answer? (optional)', placeholder: 'What was wrong? (optional)' });
+      box.replaceChildren(el('form', { class: 'card', onsubmit: function (e) { e.preventDefault(); submit('down', comment.value.trim()); } }, [
+        comment,
+        el('div', { class: 'actions' }, [el('button', { type: 'submit', class: 'btn primary', text: 'Send feedback' })])
+      ]));
+      comment.focus();
     }
     function submit(value, comment) {
-      row.textContent = 'Sending…';
+      box.replaceChildren(el('span', { text: 'Sending…' }));
       postJson('/api/v1/feedback', { message_id: entry.message_id, rating: value, comment: comment || undefined })
         .then(function () {
           entry.rating = value;
           save();
-          row.replaceWith(rating(entry));
+          thanks();
         })
         .catch(function (error) {
-          row.replaceWith(rating(entry));
-          showError(error.message, null);
+          choose();
+          showError(describeFailure(error), null);
         });
     }
-    var up = el('button', { type: 'button', 'aria-label': 'Helpful', 'aria-pressed': 'false', text: '👍', onclick: function () { submit('up'); } });
-    var down = el('button', {
-      type: 'button', 'aria-label': 'Not helpful', 'aria-pressed': 'false', text: '👎',
-      onclick: function () {
-        down.setAttribute('aria-pressed', 'true');
-        var comment = el('textarea', { rows: '2', maxlength: '4000', 'aria-label': 'What was wrong with this answer? (optional)', placeholder: 'What was wrong? (optional)' });
-        var form = el('form', { class: 'card', onsubmit: function (e) { e.preventDefault(); submit('down', comment.value.trim()); } }, [
-          comment,
-          el('div', { class: 'actions' }, [el('button', { type: 'submit', class: 'btn primary', text: 'Send feedback' })])
-        ]);
-        row.replaceWith(form);
-        comment.focus();
-      }
-    });
-    row.appendChild(el('span', { text: 'Was this helpful?' }));
-    row.appendChild(up);
-    row.appendChild(down);
-    return row;
+    if (entry.rating) thanks();
+    else choose();
+    return box;
   }
 
   /** An error bubble with an optional Retry (and a New conversation for a dead conversation). */
@@ -536,7 +546,7 @@
     var note = field('Anything else we should know? (optional)', { rows: '2', maxlength: '4000' }, true);
     var files = [];
     var fileList = el('ul', { class: 'files', 'aria-label': 'Attached screenshots' });
-    var filesProblem = el('p', { class: 'problem', role: 'alert', hidden: true });
+    var filesProblem = el('p', { class: 'problem', 'aria-live': 'polite', hidden: true });
     var picker = el('input', {
       type: 'file', id: 'askdesk-shots', accept: SCREENSHOT_TYPES.join(','), multiple: true,
       onchange: function () {
@@ -558,7 +568,7 @@
       files.forEach(function (file, i) {
         fileList.appendChild(el('li', {}, [
           document.createTextNode(file.name),
-          el('button', { type: 'button', text: 'Remove', 'aria-label': 'Remove ' + file.name, onclick: function () { files.splice(i, 1); drawFiles(); } })
+          el('button', { type: 'button', text: 'Remove', 'aria-label': 'Remove ' + file.name, onclick: function () { files.splice(i, 1); filesProblem.hidden = true; drawFiles(); } })
         ]));
       });
       picker.disabled = files.length >= MAX_SCREENSHOTS;

@@ -10,31 +10,22 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-/** Records every text the newest answer bubble shows while it streams. */
-async function recordStreaming(page) {
-  await page.evaluate(() => {
-    const log = document.querySelector('#askdesk-widget').shadowRoot.querySelector('[role=log]');
-    window.answerTexts = [];
-    new MutationObserver(() => {
-      const bubbles = log.querySelectorAll('.msg.bot');
-      const last = bubbles[bubbles.length - 1];
-      if (last && !last.querySelector('.rate')) window.answerTexts.push(last.textContent);
-    }).observe(log, { subtree: true, childList: true, characterData: true });
-  });
-}
-
 test('a question on the demo page streams an answer with its sources and thumbs', async () => {
   const page = await newPage(browser);
   await page.goto(DEMO);
   const w = widget(page);
   await w.launcher.click();
   await w.panel.getByText('Welcome to FictArt Support').waitFor();
-  await recordStreaming(page);
+  const chat = page.waitForResponse((r) => r.url().endsWith('/api/v1/chat'));
   const answer = await ask(page, 'What is your refund policy?');
+  const response = await chat;
+  assert.equal(response.request().headers().accept, 'text/event-stream', 'the widget asks for a stream');
+  assert.match(response.headers()['content-type'], /^text\/event-stream/);
   assert.match(await answer.locator('p, li').allInnerTexts().then((t) => t.join('\n')), /7 days/);
-  const partial = await page.evaluate(() => window.answerTexts.filter((t) => t.includes('help center')));
-  const distinct = new Set(partial);
-  assert.ok(distinct.size >= 2, `the answer grew in several steps: ${[...distinct].length}`);
+  // the tenant's config: name and colour
+  await w.panel.getByRole('heading', { name: 'FictArt' }).waitFor();
+  const accent = await w.launcher.evaluate((b) => getComputedStyle(b).backgroundColor);
+  assert.equal(accent, 'rgb(228, 87, 46)');
   const sources = answer.locator('.sources li');
   assert.ok((await sources.count()) >= 1);
   assert.match(await sources.first().innerText(), /refund/i);
@@ -62,10 +53,12 @@ test('a thumbs down with a comment reaches the console', async () => {
   await console_.getByLabel('Admin key').fill(process.env.ASKDESK_E2E_ADMIN_KEY);
   await console_.getByRole('button', { name: 'Open the console' }).click();
   const entry = console_.locator('#feedback article', { hasText: comment });
-  await entry.waitFor();
+  const problem = console_.locator('#feedback .problem');
+  await entry.or(problem).waitFor();
+  await screenshot(console_, 'console-feedback');
+  assert.deepEqual(await problem.allInnerTexts(), [], 'the console loaded the feedback');
   assert.match(await entry.innerText(), /Which file formats can I upload\?/);
   assert.match(await entry.innerText(), /WebP/);
-  await screenshot(console_, 'console-feedback');
 });
 
 test('talking to a person sends the fields and a screenshot to the support team', async () => {
@@ -92,10 +85,12 @@ test('talking to a person sends the fields and a screenshot to the support team'
   await screenshot(page, 'handoff-form');
   await form.getByRole('button', { name: 'Send to the team' }).click();
   const confirmation = w.panel.getByText(/^Ticket: T-/);
-  await confirmation.waitFor();
+  const problem = form.getByRole('alert');
+  await confirmation.or(problem).waitFor();
+  await screenshot(page, 'handoff-sent');
+  assert.deepEqual(await problem.allInnerTexts(), [], 'the handoff was accepted');
   await w.panel.getByText('Typically within 24–48 hours').waitFor();
   const ticket = (await confirmation.innerText()).replace('Ticket: ', '').trim();
-  await screenshot(page, 'handoff-sent');
 
   const mail = await eventually(() => mails().find((m) => m.includes(ticket)), `the email of ${ticket}`);
   assert.match(mail, /Reply-To: .*customer-\d+@example\.com/i);
@@ -104,6 +99,33 @@ test('talking to a person sends the fields and a screenshot to the support team'
   assert.match(mail, /Your subscription plan/);
   assert.match(mail, /Content-Disposition: attachment;\s*filename="?error-1\.png"?/i);
   assert.doesNotMatch(mail, /filename="?[bcd]\.png/);
+});
+
+test('when the bot hands over, the inline form sends the labelled fields (JSON, no screenshot)', async () => {
+  const page = await newPage(browser);
+  await page.goto(DEMO);
+  const answer = await ask(page, 'I want to talk to a human please');
+  const w = widget(page);
+  await answer.getByRole('button', { name: 'Talk to a person' }).click();
+  const form = w.panel.getByRole('form', { name: 'Talk to a person' });
+  await form.getByLabel('Your email (required)').fill('inline@example.com');
+  await form.getByLabel(/Your subscription plan/).fill('Basic yearly');
+  await form.getByRole('button', { name: 'Send to the team' }).click();
+  const confirmation = w.panel.getByText(/^Ticket: T-/);
+  await confirmation.or(form.getByRole('alert')).waitFor();
+  assert.equal(await confirmation.count(), 1, await form.getByRole('alert').allInnerTexts().then(String));
+  const ticket = (await confirmation.innerText()).replace('Ticket: ', '').trim();
+  assert.equal(await answer.getByRole('button', { name: 'Talk to a person' }).count(), 0, 'the offer goes once sent');
+  await screenshot(page, 'handoff-inline-sent');
+  const mail = await eventually(() => mails().find((m) => m.includes(ticket)), `the email of ${ticket}`);
+  assert.match(mail, /Your subscription plan/);
+  assert.match(mail, /Basic yearly/);
+  assert.match(mail, /I want to talk to a human please/);
+  // the ticket survives a reload, and the offer does not come back
+  await page.reload();
+  await w.launcher.click();
+  await w.log.getByText(`Ticket: ${ticket}`).waitFor();
+  assert.equal(await w.log.getByRole('button', { name: 'Talk to a person' }).count(), 0);
 });
 
 test('required handoff fields and a valid email are enforced before sending', async () => {

@@ -1,6 +1,7 @@
-// The widget when things go wrong, with the chat API replaced by exact responses (page.route):
-// a service that is down, rate limiting, a stream cut before `done`, and hostile citation URLs.
-// The real service serves the page and the tenant config.
+// The widget against exactly scripted chat responses (page.route, or a fetch whose stream the test
+// holds open): drawing while streaming, a service that is down, rate limiting, a stream cut before
+// `done`, hostile citation URLs, an escalating answer. The real service serves the page and the
+// tenant config.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, newPage, screenshot, widget } from './helpers.mjs';
@@ -29,6 +30,47 @@ async function assertUsable(w) {
   assert.equal(await w.panel.getByRole('button', { name: 'Send' }).isEnabled(), true, 'Send is enabled again');
   assert.equal(await w.input.isEditable(), true);
 }
+
+test('an answer is drawn while it streams, before done arrives', async () => {
+  const page = await newPage(browser);
+  // the chat response's body is a stream the test releases in two steps; one event is split
+  // across two chunks, as the network may split it
+  await page.addInitScript(() => {
+    const realFetch = window.fetch;
+    const encode = (name, data) => new TextEncoder().encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    let release;
+    window.releaseStream = () => release();
+    window.fetch = (url, options) => {
+      if (!String(url).endsWith('/api/v1/chat')) return realFetch(url, options);
+      const body = new ReadableStream({
+        async start(controller) {
+          controller.enqueue(encode('meta', { conversation_id: 'c', conversation_token: 't', message_id: 'm', citations: [] }));
+          const first = encode('delta', { text: 'Refunds are possible ' });
+          controller.enqueue(first.slice(0, 9));
+          controller.enqueue(first.slice(9));
+          await new Promise((resolve) => { release = resolve; });
+          controller.enqueue(encode('delta', { text: 'within 7 days.' }));
+          controller.enqueue(encode('done', { outcome: 'answer' }));
+          controller.close();
+        },
+      });
+      return Promise.resolve(new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }));
+    };
+  });
+  await page.goto(`${BASE}/demo/fictart/`);
+  const w = widget(page);
+  await w.launcher.click();
+  await w.input.fill('Can I get a refund?');
+  await w.input.press('Enter');
+  const answer = w.answers.nth(1);
+  await answer.getByText('Refunds are possible').waitFor();
+  assert.equal(await answer.locator('.rate').count(), 0, 'not finished yet');
+  assert.equal(await w.panel.getByRole('button', { name: 'Send' }).isDisabled(), true, 'one question at a time');
+  await page.evaluate(() => window.releaseStream());
+  await answer.locator('.rate').waitFor();
+  assert.equal(await answer.locator('p').innerText(), 'Refunds are possible within 7 days.');
+  await assertUsable(w);
+});
 
 test('a service that cannot be reached says so and offers Retry, which works', async () => {
   const { page, w, calls } = await askWith((route, n) =>
