@@ -23,6 +23,8 @@
   var MAX_SCREENSHOTS = 3;
   var MAX_SCREENSHOT_BYTES = 5 * 1024 * 1024;
   var SCREENSHOT_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+  /** Transcript entries kept for redrawing after a reload (the oldest are dropped). */
+  var MAX_SAVED_ENTRIES = 200;
 
   var STYLES = [
     ':host{all:initial}',
@@ -161,6 +163,7 @@
   }
 
   function save() {
+    state.transcript = state.transcript.slice(-MAX_SAVED_ENTRIES);
     try {
       localStorage.setItem(STORE_KEY, JSON.stringify(state));
     } catch (e) { /* storage full or blocked: the chat still works, only a reload forgets it */ }

@@ -25,7 +25,10 @@ async function signIn(page, key) {
 test('a wrong key is refused with a clear message and asked for again', async () => {
   const page = await newPage(browser);
   await signIn(page, 'not-the-key');
-  await page.getByText('The admin key was not accepted. Enter it again.').waitFor();
+  const refused = page.getByText('The admin key was not accepted. Enter it again.');
+  const problem = page.locator('main .problem').first();
+  await refused.or(problem).waitFor();
+  assert.equal(await problem.count(), 0, await problem.allInnerTexts().then(String));
   assert.equal(await page.locator('#console').isVisible(), false);
   assert.equal(await page.evaluate(() => sessionStorage.getItem('askdesk-admin-key')), null);
   await screenshot(page, 'console-wrong-key');
@@ -43,7 +46,9 @@ test('escalations, gaps and the eval report show what happened, as text', async 
   const page = await newPage(browser);
   await signIn(page, ADMIN_KEY);
   const row = page.locator('#tickets tr', { hasText: ticket_id });
-  await row.waitFor();
+  const problem = page.locator('#tickets .problem');
+  await row.or(problem).waitFor();
+  assert.equal(await problem.count(), 0, await problem.allInnerTexts().then(String));
   assert.match(await row.innerText(), /lead-test@example\.com/);
   assert.match(await row.innerText(), /<b>framed<\/b>/, 'markup is shown as text');
 
