@@ -149,7 +149,7 @@ pub async fn chat(
             ticket.conversation_id = Some(conversation_id.clone());
             let ticket = state
                 .store
-                .create_ticket(ticket)
+                .create_ticket(ticket, Vec::new())
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             state.outbox.wake();

@@ -103,6 +103,18 @@ impl App {
         })
     }
 
+    pub fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!("{}{path}", self.base))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
         self.runtime.block_on(async {
             let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
