@@ -48,14 +48,22 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
+impl ApiError {
+    /// The JSON body `{"error": {"code", "message"}}` (also the data of an SSE `error` event).
+    /// An internal cause is logged here, never sent.
+    pub fn body(&self) -> serde_json::Value {
+        if let ApiError::Internal(cause) = self {
             tracing::error!(%cause, "internal error");
         }
-        let (status, code) = self.status_and_code();
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        (status, Json(body)).into_response()
+        let (_, code) = self.status_and_code();
+        serde_json::json!({"error": {"code": code, "message": self.to_string()}})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        (status, Json(self.body())).into_response()
     }
 }
 

@@ -182,7 +182,9 @@ pub trait Store: Send + Sync {
     ) -> Result<String, StoreError>;
     /// (tenant, token hash) of a conversation.
     async fn conversation(&self, id: &str) -> Result<Option<(String, String)>, StoreError>;
-    /// Appends a user turn and the assistant's reply together (both or neither).
+    /// Appends a user turn and the assistant's reply together (both or neither). The reply
+    /// keeps `reply.id` when one is given (a stream names its message before the reply is
+    /// stored); an empty id gets a new one. Returns (question id, reply id).
     async fn append_exchange(
         &self,
         conversation_id: &str,

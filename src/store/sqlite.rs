@@ -313,7 +313,12 @@ impl Store for SqliteStore {
         question: &str,
         reply: &StoredMessage,
     ) -> Result<(String, String), StoreError> {
-        let (user_id, reply_id) = (random_id("m_", 12), random_id("m_", 12));
+        let user_id = random_id("m_", 12);
+        let reply_id = if reply.id.is_empty() {
+            random_id("m_", 12)
+        } else {
+            reply.id.clone()
+        };
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, 'user', ?, ?)")

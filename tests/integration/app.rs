@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use askdesk::answer::Pipeline;
 use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
 use askdesk::http::{serve, AccessKeys, AppState, Secret};
 use askdesk::store::SqliteStore;
@@ -26,6 +27,11 @@ pub struct App {
 }
 
 pub fn spawn_app() -> App {
+    spawn_app_with(pipeline())
+}
+
+/// The test app answering with `pipeline` (e.g. one in LLM mode).
+pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -48,7 +54,7 @@ pub fn spawn_app() -> App {
         ));
         tokio::spawn(outbox.clone().run(std::future::pending()));
         let state = AppState {
-            pipeline: pipeline(),
+            pipeline,
             store: store.clone(),
             outbox,
             metrics: Default::default(),

@@ -9,6 +9,7 @@ use askdesk::engine::{self, EngineOptions};
 use askdesk::llm::{LlmConfig, OpenAiLlm};
 use askdesk::prompts::Prompts;
 use axum::response::IntoResponse;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::{embedder, repo_root};
@@ -22,6 +23,8 @@ enum Script {
     Slow(Duration, &'static str),
     /// Answers 500.
     Fail,
+    /// Streams the first text, waits until the gate is opened, then streams the second.
+    Gated(&'static str, Arc<tokio::sync::Notify>, &'static str),
 }
 
 #[derive(Clone)]
@@ -44,6 +47,7 @@ async fn completions(
         fake.script.lock().unwrap().clone()
     };
     let text = match script {
+        Script::Gated(first, gate, rest) => return gated(first, gate, rest),
         Script::Fail => {
             return (
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,22 +61,45 @@ async fn completions(
         }
         Script::Say(text) => text,
     };
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+        sse_chunks(text) + "data: [DONE]\n\n",
+    )
+        .into_response()
+}
+
+/// Streams `first`, then waits for the gate before streaming `rest`.
+fn gated(
+    first: &'static str,
+    gate: Arc<tokio::sync::Notify>,
+    rest: &'static str,
+) -> axum::response::Response {
+    let chunks = futures_util::stream::once(async move { sse_chunks(first) })
+        .chain(futures_util::stream::once(async move {
+            gate.notified().await;
+            sse_chunks(rest) + "data: [DONE]\n\n"
+        }))
+        .map(Ok::<_, std::convert::Infallible>);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// `text` as `chat.completion.chunk` events, one per word.
+fn sse_chunks(text: &str) -> String {
     let mut sse = String::new();
     for piece in text.split_inclusive(' ') {
         let chunk = json!({"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "fake", "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
         sse.push_str(&format!("data: {chunk}\n\n"));
     }
-    sse.push_str("data: [DONE]\n\n");
-    (
-        [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
-        sse,
-    )
-        .into_response()
+    sse
 }
 
 struct Harness {
     fake: Fake,
-    pipeline: Pipeline,
+    pipeline: Arc<Pipeline>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -105,10 +132,12 @@ fn harness(base_url: Option<String>) -> Harness {
     let prompts = Arc::new(Prompts::load(&repo_root().join("prompts")).unwrap());
     let generator = Generator::new(Arc::new(OpenAiLlm::new(config.clone())), prompts, &config);
     let options = EngineOptions::new(repo_root().join("knowledge"), None);
-    let pipeline = engine::open(&options, embedder(), None)
-        .unwrap()
-        .pipeline()
-        .with_generator(generator);
+    let pipeline = Arc::new(
+        engine::open(&options, embedder(), None)
+            .unwrap()
+            .pipeline()
+            .with_generator(generator),
+    );
     Harness {
         fake,
         pipeline,
@@ -252,4 +281,70 @@ fn the_model_gets_numbered_passages_and_the_customer_text_only_in_user_messages(
         !format!("{requests:?}").contains("sk-test-secret"),
         "the key travels only in the header"
     );
+}
+
+#[test]
+fn the_chat_stream_forwards_the_models_tokens_as_they_arrive() {
+    let h = harness(None);
+    let app = crate::app::spawn_app_with(Arc::clone(&h.pipeline));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    *h.fake.script.lock().unwrap() = Script::Gated(
+        "You can get a full refund within 7 days [1]",
+        Arc::clone(&gate),
+        " if no credits were used [9].",
+    );
+    let (before_gate, after_gate) = app.runtime.block_on(async {
+        let mut response = reqwest::Client::new()
+            .post(format!("{}/api/v1/chat", app.base))
+            .header("accept", "text/event-stream")
+            .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
+            .send()
+            .await
+            .unwrap();
+        // The model is held mid-answer: what it said so far must already be here.
+        let mut before = String::new();
+        while !delta_text(&before).contains("within 7 days [1]") {
+            let chunk = response
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream ended early");
+            before.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        gate.notify_one();
+        let mut after = String::new();
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            after.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        (before, after)
+    });
+    assert!(before_gate.starts_with("event: meta"), "{before_gate}");
+    assert!(!before_gate.contains("event: done"), "{before_gate}");
+    // The invalid citation [9] is removed after the check: the client is told what to show.
+    let replace = after_gate
+        .split("\n\n")
+        .find(|e| e.starts_with("event: replace"))
+        .expect("a replace event");
+    assert!(
+        replace.contains("within 7 days [1] if no credits were used.") && !replace.contains("[9]"),
+        "{replace}"
+    );
+    let done = after_gate
+        .split("\n\n")
+        .find(|e| e.starts_with("event: done"))
+        .expect("a done event");
+    assert!(
+        done.contains("\"outcome\":\"answer\"") && done.contains("fictart/"),
+        "{done}"
+    );
+}
+
+/// The text of the `delta` events in a piece of an SSE stream.
+fn delta_text(sse: &str) -> String {
+    sse.split("\n\n")
+        .filter(|e| e.starts_with("event: delta"))
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .map(|d| d["text"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
