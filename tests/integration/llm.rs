@@ -8,6 +8,7 @@ use askdesk::answer::{EscalationReason, Generator, Outcome, Pipeline, Role, Turn
 use askdesk::engine::{self, EngineOptions};
 use askdesk::llm::{LlmConfig, OpenAiLlm};
 use askdesk::prompts::Prompts;
+use askdesk::store::Store;
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -463,5 +464,65 @@ fn https_model_endpoints_work_and_their_certificates_are_checked() {
             .unwrap()
             .starts_with("Within 7 days, if no credits were used, you get a full refund [1]."),
         "the model's answer, not the extractive fallback: {answer}"
+    );
+}
+
+#[test]
+fn a_client_that_vanishes_mid_stream_leaves_a_whole_exchange_in_the_store() {
+    let h = harness(None);
+    let app = crate::app::spawn_app_with(Arc::clone(&h.pipeline));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    *h.fake.script.lock().unwrap() = Script::Gated(
+        "You can get a full refund within 7 days [1]",
+        Arc::clone(&gate),
+        " if no credits were used.",
+    );
+    let conversation_id = app.runtime.block_on(async {
+        let mut response = reqwest::Client::new()
+            .post(format!("{}/api/v1/chat", app.base))
+            .header("accept", "text/event-stream")
+            .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
+            .send()
+            .await
+            .unwrap();
+        let mut seen = String::new();
+        while !delta_text(&seen).contains("7 days") {
+            let chunk = response
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream ended early");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        let meta = seen.split("\n\n").next().unwrap();
+        let data: Value =
+            serde_json::from_str(meta.lines().nth(1).unwrap().trim_start_matches("data: "))
+                .unwrap();
+        data["conversation_id"].as_str().unwrap().to_string()
+        // The response is dropped here: the client is gone mid-answer.
+    });
+    assert!(
+        app.runtime
+            .block_on(app.store.messages(&conversation_id))
+            .unwrap()
+            .is_empty(),
+        "nothing is stored before the answer is complete"
+    );
+    gate.notify_one();
+    let started = std::time::Instant::now();
+    let stored = loop {
+        let stored = app
+            .runtime
+            .block_on(app.store.messages(&conversation_id))
+            .unwrap();
+        if !stored.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break stored;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(stored.len(), 2, "the question and the whole answer");
+    assert_eq!(
+        stored[1].content,
+        "You can get a full refund within 7 days [1] if no credits were used."
     );
 }
