@@ -87,6 +87,14 @@ impl LlmConfig {
     }
 }
 
+/// Makes rustls use ring for every HTTPS client of the process (async-openai's reqwest client
+/// and any other): reqwest is built without a provider of its own, because its default one
+/// (aws-lc) is a large C build and lettre already brings ring. Building a reqwest client before
+/// this panics, so it is called at start-up and before any client is made. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The async-openai client.
 pub struct OpenAiLlm {
     client: Client<OpenAIConfig>,
@@ -95,8 +103,7 @@ pub struct OpenAiLlm {
 
 impl OpenAiLlm {
     pub fn new(config: LlmConfig) -> Self {
-        // HTTPS endpoints use rustls with ring; installing it twice is harmless (the first wins).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = Client::with_config(
             OpenAIConfig::new()
                 .with_api_base(config.base_url.trim_end_matches('/'))

@@ -81,7 +81,7 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
 impl App {
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .json(body)
                 .send()
@@ -98,7 +98,7 @@ impl App {
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .header("content-type", content_type)
                 .body(body)
@@ -111,7 +111,7 @@ impl App {
 
     pub fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .multipart(form)
                 .send()
@@ -123,14 +123,18 @@ impl App {
 
     pub fn get(&self, path: &str) -> (u16, String) {
         self.runtime.block_on(async {
-            let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+            let r = crate::helpers::http_client()
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     }
 
     pub fn stream(&self, body: &Value) -> String {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}/api/v1/chat", self.base))
                 .header("accept", "text/event-stream")
                 .json(body)

@@ -295,7 +295,7 @@ fn the_chat_stream_forwards_the_models_tokens_as_they_arrive() {
         " if no credits were used [9].",
     );
     let (before_gate, after_gate) = app.runtime.block_on(async {
-        let mut response = reqwest::Client::new()
+        let mut response = crate::helpers::http_client()
             .post(format!("{}/api/v1/chat", app.base))
             .header("accept", "text/event-stream")
             .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
@@ -478,7 +478,7 @@ fn a_client_that_vanishes_mid_stream_leaves_a_whole_exchange_in_the_store() {
         " if no credits were used.",
     );
     let conversation_id = app.runtime.block_on(async {
-        let mut response = reqwest::Client::new()
+        let mut response = crate::helpers::http_client()
             .post(format!("{}/api/v1/chat", app.base))
             .header("accept", "text/event-stream")
             .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
