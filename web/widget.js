@@ -470,13 +470,16 @@
           }
           entry.message_id = event.message_id;
           entry.citations = event.citations || [];
-        } else if (name === 'delta') {
-          entry.text += event.text;
+        } else if (name === 'delta' || name === 'replace') {
+          // `replace`: the checked answer differs from the streamed tokens; show it instead
+          entry.text = name === 'delta' ? entry.text + event.text : event.text;
           bubble.textContent = '';
           bubble.appendChild(formatted(entry.text));
           scrollDown();
         } else if (name === 'done') {
           finished = true;
+          // in LLM mode the citations are only known once the answer is checked
+          if (Array.isArray(event.citations)) entry.citations = event.citations;
           entry.outcome = event.outcome;
           entry.ticket_id = event.ticket_id || null;
         } else if (name === 'error') {

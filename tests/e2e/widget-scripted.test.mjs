@@ -141,6 +141,23 @@ test('sources and bare links become links only for http(s) URLs', async () => {
   assert.deepEqual(page.dialogs, []);
 });
 
+test('an LLM-mode stream: citations from done, and replace swaps the streamed text', async () => {
+  const citations = [{ id: 'fictart/faq#can-i-get-a-refund', title: 'FAQ › Can I get a refund?', url: null, snippet: '' }];
+  const { w } = await askWith((route) => route.fulfill({
+    status: 200, contentType: 'text/event-stream',
+    body: sse([
+      ['meta', META],
+      ['delta', { text: 'Refunds within 7 days [1] and [9]' }],
+      ['replace', { text: 'Refunds within 7 days [1].' }],
+      ['done', { outcome: 'answer', citations }],
+    ]),
+  }));
+  const answer = w.answers.nth(1);
+  await answer.locator('.rate').waitFor();
+  assert.equal(await answer.locator('p').innerText(), 'Refunds within 7 days [1].');
+  assert.deepEqual(await answer.locator('.sources li').allInnerTexts(), ['FAQ › Can I get a refund?']);
+});
+
 test('an escalating answer offers the handoff form inline', async () => {
   const { w } = await askWith((route) => route.fulfill({
     status: 200, contentType: 'text/event-stream',
