@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askdesk::answer::Pipeline;
+use askdesk::config::{CorsConfig, RateLimitConfig};
 use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
-use askdesk::http::{serve, AccessKeys, AppState, Secret};
+use askdesk::http::{serve, AccessKeys, AppState, CorsPolicy, RateLimits, Secret};
 use askdesk::store::SqliteStore;
 use serde_json::Value;
 
@@ -32,6 +33,12 @@ pub fn spawn_app() -> App {
 
 /// The test app answering with `pipeline` (e.g. one in LLM mode).
 pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
+    spawn_app_limited(pipeline, RateLimitConfig::off())
+}
+
+/// The test app with these rate limits (every other variant has none, so that tests sending
+/// many requests are not refused).
+pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -63,6 +70,8 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
                 admin: Some(Secret::new(ADMIN_KEY)),
                 api: vec![Secret::new(API_KEY)],
             }),
+            cors: CorsPolicy::new(&CorsConfig::default()),
+            limits: Arc::new(RateLimits::new(&rate_limit)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
