@@ -87,7 +87,54 @@ pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -
     }
 }
 
+/// A response with its headers, for tests that look at more than the body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// The JSON body, or the text as a JSON string, or null when empty.
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
 impl App {
+    /// Any request: `method` and `path`, extra `headers`, and a JSON `body` when given.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        self.runtime.block_on(async {
+            let mut request = reqwest::Client::new()
+                .request(method.parse().unwrap(), format!("{}{path}", self.base));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let r = request.send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            let text = r.text().await.unwrap();
+            let body = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            };
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        })
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.runtime.block_on(async {
             let r = reqwest::Client::new()
