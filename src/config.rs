@@ -619,6 +619,24 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_every_key_with_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("askdesk.example.toml");
+        let example = ServiceConfig::load_with(Some(&path), env(&[])).unwrap();
+        let defaults = ServiceConfig::default();
+        assert_eq!(format!("{example:?}"), format!("{defaults:?}"));
+        assert_eq!(example.llm.api_key, defaults.llm.api_key);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (name, key) in ENV_VARS {
+            let leaf = key.rsplit('.').next().unwrap();
+            assert!(text.contains(name), "{name} is not documented");
+            assert!(
+                text.contains(&format!("{leaf} =")),
+                "{key} is not documented"
+            );
+        }
+    }
+
+    #[test]
     fn a_missing_file_is_an_error() {
         let error =
             ServiceConfig::load_with(Some(Path::new("/nonexistent/askdesk.toml")), env(&[]))
