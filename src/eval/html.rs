@@ -245,12 +245,12 @@ fn charts_section(out: &mut String, report: &Report, comparison: Option<&Compari
     for (i, (name, s)) in rows.iter().enumerate() {
         let y = i as f64 * ROW_HEIGHT;
         let pass_width = BAR_WIDTH * s.pass_rate;
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<text x=\"0\" y=\"{:.1}\">{}</text>\
              <rect class=\"pass\" x=\"{BAR_X}\" y=\"{y:.1}\" width=\"{pass_width:.1}\" height=\"16\"><title>{} passed</title></rect>\
              <rect class=\"fail\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"16\"><title>{} failed</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\">{}/{}</text>\n",
+             <text x=\"{:.1}\" y=\"{:.1}\">{}/{}</text>",
             y + 12.5,
             esc(name),
             s.passed,
@@ -307,9 +307,9 @@ fn charts_section(out: &mut String, report: &Report, comparison: Option<&Compari
 
 fn svg_open(out: &mut String, title: &str, rows: usize) {
     let height = rows as f64 * ROW_HEIGHT;
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<figure><figcaption>{}</figcaption><svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 620 {height:.0}\" width=\"620\" height=\"{height:.0}\">\n",
+        "<figure><figcaption>{}</figcaption><svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 620 {height:.0}\" width=\"620\" height=\"{height:.0}\">",
         esc(title),
         esc(title)
     );
@@ -412,7 +412,7 @@ fn case_details(out: &mut String, case: &CaseResult, change: Change) {
             fmt_opt(j.relevance)
         );
         for note in &j.notes {
-            let _ = write!(out, "<p class=\"note\">{}</p>\n", esc(note));
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(note));
         }
     }
     if !case.citations.is_empty() {

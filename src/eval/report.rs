@@ -269,4 +269,21 @@ mod tests {
 ";
         assert_eq!(markdown_report(&report, None), expected);
     }
+
+    #[test]
+    fn judge_means_get_their_own_table_only_when_judged() {
+        let plain = build_report(vec![case("t", "a", true, Outcome::Answer, Outcome::Answer)]);
+        assert!(!markdown_report(&plain, None).contains("LLM judge"));
+        let mut judged = case("t", "a", true, Outcome::Answer, Outcome::Answer);
+        judged.judge = Some(super::super::JudgeScores {
+            faithfulness: Some(0.5),
+            relevance: None,
+            notes: vec![],
+        });
+        let page = markdown_report(&build_report(vec![judged]), None);
+        assert!(
+            page.contains("| | faithfulness | relevance |\n|---|---|---|\n| **all** | 0.500 | n/a |\n| t | 0.500 | n/a |\n"),
+            "{page}"
+        );
+    }
 }
