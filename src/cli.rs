@@ -118,9 +118,17 @@ pub struct EvalArgs {
     pub folders: Folders,
     #[arg(long, value_enum, default_value_t = AnswerMode::Extractive)]
     pub mode: AnswerMode,
-    /// Run against a running askdesk server instead of in-process.
+    /// Run against a running askdesk server (http://host:port) through its OpenAI-compatible
+    /// endpoint instead of in-process.
     #[arg(long)]
     pub url: Option<String>,
+    /// The server-to-server API key for --url.
+    #[arg(long, env = "ASKDESK_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Grade each answer's faithfulness and relevance with the LLM configured by OPENAI_BASE_URL
+    /// (two model calls per answered case; reported, never gated).
+    #[arg(long)]
+    pub judge: bool,
     /// Write the full report as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -1,11 +1,13 @@
-//! `askdesk eval`: load suites (all checked before anything runs), answer every case, report,
-//! compare with a baseline, and turn the result into an exit status for CI gates.
+//! `askdesk eval`: load suites (all checked before anything runs), answer every case in-process
+//! or through a running server (`--url`), optionally have an LLM judge the answers (`--judge`),
+//! report, compare with a baseline, and turn the result into an exit status for CI gates.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::{options, AnswerMode, EvalArgs, InputError};
 use crate::engine;
-use crate::eval::{self, Comparison, Report};
+use crate::eval::{self, Answerer, Comparison, Judge, Remote, Report, Suite};
 
 /// Exit status: 0 passed the gate, 1 below `--min-pass-rate` or a regression.
 pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
@@ -16,24 +18,6 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
         }
     }
     let config = args.folders.load()?;
-    let generator = match args.mode {
-        AnswerMode::Llm => Some(
-            engine::generator(&config.llm, std::path::Path::new("prompts"))?.ok_or_else(|| {
-                InputError("--mode llm needs llm.base_url (OPENAI_BASE_URL) set".into())
-            })?,
-        ),
-        AnswerMode::Extractive => None,
-    };
-    if args.url.is_some() {
-        return Err(
-            InputError("--url needs the HTTP service, which is not built yet".into()).into(),
-        );
-    }
-    if args.html.is_some() {
-        return Err(
-            InputError("--html is not available yet; use --json or --markdown".into()).into(),
-        );
-    }
     let baseline: Option<Report> =
         match &args.baseline {
             Some(path) => {
@@ -45,10 +29,86 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
             }
             None => None,
         };
+    let judge = if args.judge {
+        let judge = Judge::from_settings(&config.llm, Path::new("prompts"))?.ok_or_else(|| {
+            InputError(
+                "--judge needs an LLM: set llm.base_url (OPENAI_BASE_URL), and OPENAI_API_KEY, ASKDESK_LLM_MODEL as needed"
+                    .into(),
+            )
+        })?;
+        Some(Arc::new(judge))
+    } else {
+        None
+    };
+    let answerer: Arc<dyn Answerer> = match &args.url {
+        Some(url) => Arc::new(remote(&args, url)?),
+        None => in_process(&args, &config, &suites)?,
+    };
+
+    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let bar = crate::progress::bar(true, total as u64, "eval {bar:30} {pos}/{len} cases");
+    let runtime = crate::cli::runtime()?;
+    let results = runtime.block_on(eval::run_suites(
+        answerer,
+        judge,
+        &suites,
+        args.concurrency,
+        &bar,
+    ));
+    bar.finish_and_clear();
+    // A run against a server stops only when the server cannot be used at all (unreachable,
+    // key refused): unusable input, like a bad suite.
+    let results = match (&args.url, results) {
+        (Some(_), Err(e)) => return Err(InputError(format!("{e:#}")).into()),
+        (_, results) => results?,
+    };
+    let report = eval::build_report(results);
+    let comparison = baseline.as_ref().map(|b| Comparison::between(b, &report));
+
+    eval::print_terminal_report(&report, comparison.as_ref());
+    let write = |path: &Path, content: &[u8]| {
+        std::fs::write(path, content).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    if let Some(path) = &args.json {
+        write(path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    if let Some(path) = &args.markdown {
+        write(
+            path,
+            eval::markdown_report(&report, comparison.as_ref()).as_bytes(),
+        )?;
+    }
+    if let Some(path) = &args.html {
+        write(
+            path,
+            eval::html_report(&report, comparison.as_ref()).as_bytes(),
+        )?;
+    }
+    Ok(gate_status(
+        &report,
+        comparison.as_ref(),
+        args.min_pass_rate,
+    ))
+}
+
+/// The answer pipeline in this process, on the suites' tenants from `--knowledge`.
+fn in_process(
+    args: &EvalArgs,
+    config: &crate::config::ServiceConfig,
+    suites: &[Suite],
+) -> anyhow::Result<Arc<dyn Answerer>> {
+    let generator = match args.mode {
+        AnswerMode::Llm => Some(
+            engine::generator(&config.llm, Path::new("prompts"))?.ok_or_else(|| {
+                InputError("--mode llm needs llm.base_url (OPENAI_BASE_URL) set".into())
+            })?,
+        ),
+        AnswerMode::Extractive => None,
+    };
     let mut tenants: Vec<String> = suites.iter().map(|s| s.tenant.clone()).collect();
     tenants.sort();
     tenants.dedup();
-    for suite in &suites {
+    for suite in suites {
         if !config.knowledge.join(&suite.tenant).is_dir() {
             return Err(InputError(format!(
                 "{}: unknown tenant {:?} (no folder in {})",
@@ -59,37 +119,34 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
             .into());
         }
     }
-
     let quiet = args.json.is_some() && args.markdown.is_none();
-    let options = options(&config, !quiet);
+    let options = options(config, !quiet);
     let engine = crate::cli::open_engine(&options, Some(&tenants))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {
         pipeline = pipeline.with_generator(generator);
     }
-    let pipeline = Arc::new(pipeline);
-    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let bar = crate::progress::bar(true, total as u64, "eval {bar:30} {pos}/{len} cases");
-    let runtime = crate::cli::runtime()?;
-    let results = runtime.block_on(eval::run_suites(pipeline, &suites, args.concurrency, &bar))?;
-    bar.finish_and_clear();
-    let report = eval::build_report(results);
-    let comparison = baseline.as_ref().map(|b| Comparison::between(b, &report));
+    Ok(Arc::new(pipeline))
+}
 
-    eval::print_terminal_report(&report, comparison.as_ref());
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+/// The server at `--url`; it answers in its own mode from its own knowledge.
+fn remote(args: &EvalArgs, url: &str) -> Result<Remote, InputError> {
+    if args.mode != AnswerMode::Extractive {
+        return Err(InputError(
+            "--mode applies to in-process runs; with --url the server answers in its own mode"
+                .into(),
+        ));
     }
-    if let Some(path) = &args.markdown {
-        std::fs::write(path, eval::markdown_report(&report, comparison.as_ref()))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    }
-    Ok(gate_status(
-        &report,
-        comparison.as_ref(),
-        args.min_pass_rate,
-    ))
+    let key = args
+        .api_key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            InputError(
+                "--url needs the server's API key: pass --api-key or set ASKDESK_API_KEY".into(),
+            )
+        })?;
+    Remote::new(url, key).map_err(InputError)
 }
 
 /// 1 when the pass rate is below the minimum or a case regressed; 0 otherwise.

@@ -1,6 +1,7 @@
 //! Prompt templates (minijinja) from the `prompts/` folder: `system.j2`, `answer.j2` and
-//! `rewrite.j2`, loaded and compiled once at start-up. A template that does not compile stops
-//! start-up with its file and line, instead of failing on the first customer.
+//! `rewrite.j2` (and the eval judge's `judge_*.j2`), loaded and compiled once at start-up. A
+//! template that does not compile stops start-up with its file and line, instead of failing on
+//! the first customer.
 
 use minijinja::Environment;
 use serde::Serialize;
@@ -14,12 +15,18 @@ pub struct Prompts {
 }
 
 impl Prompts {
-    /// Loads and compiles the templates in `dir`.
+    /// Loads and compiles the answer templates ([`TEMPLATES`]) in `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
+        Self::load_set(dir, &TEMPLATES)
+    }
+
+    /// Loads and compiles the named templates in `dir` (the eval judge has its own set, which
+    /// the server never needs).
+    pub fn load_set(dir: &Path, names: &[&str]) -> Result<Self, String> {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
-        for name in TEMPLATES {
+        for &name in names {
             let path = dir.join(name);
             let source =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -226,7 +226,8 @@ fn text_body(ticket: &Ticket, attachments: &[Attachment]) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+/// Escapes text for HTML element content and quoted attribute values.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

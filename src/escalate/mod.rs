@@ -4,6 +4,7 @@
 mod mail;
 mod outbox;
 
+pub(crate) use mail::escape as escape_html;
 pub use mail::{render, subject, FileMailer, MailError, Mailer, SmtpMailer};
 pub use outbox::{Outbox, RetryPolicy};
 

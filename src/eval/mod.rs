@@ -1,11 +1,18 @@
-//! Answer-quality evals: run suites through the answer pipeline, score each case, summarise,
-//! compare with a baseline, and write reports (terminal, JSON, Markdown).
+//! Answer-quality evals: run suites through the answer pipeline (in-process, or a running server
+//! with `--url`), score each case, optionally grade answers with an LLM judge, summarise, compare
+//! with a baseline, and write reports (terminal, JSON, Markdown, HTML).
 
+mod html;
+mod judge;
 mod matching;
+mod remote;
 mod report;
 mod suite;
 
+pub use html::html_report;
+pub use judge::{parse_score, Judge, JudgeScores};
 pub use matching::{contains, normalize};
+pub use remote::Remote;
 pub use report::{markdown_report, print_terminal_report, Comparison};
 pub use suite::{load_suite, load_suites, parse_suite, Case, Expect, Suite, SuiteError};
 
@@ -13,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::answer::{Answer, Citation, Outcome, Pipeline};
+use crate::answer::{Answer, Citation, Outcome, Pipeline, Turn};
 use crate::beir::quantile;
 
 /// A retrieved passage as kept in the report.
@@ -32,7 +39,9 @@ pub struct CaseResult {
     pub tenant: String,
     pub question: String,
     pub passed: bool,
-    pub outcome: Outcome,
+    /// None when no reply came (the server answered with an error): the case fails and its
+    /// outcome counts as wrong.
+    pub outcome: Option<Outcome>,
     pub expected_outcome: Outcome,
     /// One line per failed check.
     pub failures: Vec<String>,
@@ -55,6 +64,12 @@ pub struct CaseResult {
     pub context_found: usize,
     #[serde(default)]
     pub forbid_violations: usize,
+    /// The conversation before the question, shown in the HTML report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Turn>,
+    /// LLM-graded scores, with `--judge` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeScores>,
 }
 
 /// Summary metrics, for all cases or one tenant.
@@ -75,6 +90,12 @@ pub struct Summary {
     pub forbid_violations: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    /// Mean judged faithfulness (omitted when no case was judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_faithfulness: Option<f64>,
+    /// Mean judged relevance (omitted when no case was judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_relevance: Option<f64>,
 }
 
 /// A whole run, as written by `--json` and read back by `--baseline`.
@@ -86,26 +107,62 @@ pub struct Report {
     pub cases: Vec<CaseResult>,
 }
 
-/// Scores one answer against its case.
-pub fn score_case(tenant: &str, case: &Case, answer: &Answer, latency_ms: f64) -> CaseResult {
+/// What the bot replied to one case, however it was asked (in-process or over HTTP), so both
+/// paths are scored by the same checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub outcome: Outcome,
+    /// The answer text alone (without a sources list appended for display).
+    pub text: String,
+    pub reason: Option<String>,
+    pub confidence: f32,
+    pub citations: Vec<Citation>,
+    /// Best first.
+    pub retrieved: Vec<Retrieved>,
+}
+
+impl Observed {
+    pub fn from_answer(answer: &Answer) -> Self {
+        Self {
+            outcome: answer.outcome,
+            text: answer.text.clone(),
+            reason: answer.reason.map(|r| r.as_str().to_string()),
+            confidence: answer.confidence,
+            citations: answer.citations.clone(),
+            retrieved: answer
+                .retrieved
+                .iter()
+                .map(|h| Retrieved {
+                    id: h.passage.id.clone(),
+                    title: h.passage.title(),
+                    score: h.score,
+                    text: h.passage.text.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Scores one reply against its case.
+pub fn score_case(tenant: &str, case: &Case, reply: Observed, latency_ms: f64) -> CaseResult {
     let e = &case.expect;
     let mut failures = Vec::new();
-    if answer.outcome != e.outcome {
+    if reply.outcome != e.outcome {
         failures.push(format!(
             "outcome: expected {}, got {}",
             e.outcome.as_str(),
-            answer.outcome.as_str()
+            reply.outcome.as_str()
         ));
     }
-    let facts_found = e.facts.iter().filter(|f| contains(&answer.text, f)).count();
-    for fact in e.facts.iter().filter(|f| !contains(&answer.text, f)) {
+    let facts_found = e.facts.iter().filter(|f| contains(&reply.text, f)).count();
+    for fact in e.facts.iter().filter(|f| !contains(&reply.text, f)) {
         failures.push(format!("fact missing from the answer: {fact:?}"));
     }
-    let top3: Vec<String> = answer
+    let top3: Vec<String> = reply
         .retrieved
         .iter()
         .take(3)
-        .map(|h| format!("{}\n{}", h.passage.title(), h.passage.text))
+        .map(|r| format!("{}\n{}", r.title, r.text))
         .collect();
     let in_context = |c: &String| top3.iter().any(|t| contains(t, c));
     let context_found = e.context.iter().filter(|c| in_context(c)).count();
@@ -115,44 +172,64 @@ pub fn score_case(tenant: &str, case: &Case, answer: &Answer, latency_ms: f64) -
     let violations: Vec<&String> = e
         .forbid
         .iter()
-        .filter(|f| contains(&answer.text, f))
+        .filter(|f| contains(&reply.text, f))
         .collect();
     for f in &violations {
         failures.push(format!("forbidden text in the answer: {f:?}"));
     }
     for source in &e.sources {
-        if !answer.citations.iter().any(|c| &c.id == source) {
+        if !reply.citations.iter().any(|c| &c.id == source) {
             failures.push(format!("source not cited: {source}"));
         }
     }
     CaseResult {
+        passed: failures.is_empty(),
+        outcome: Some(reply.outcome),
+        failures,
+        answer: reply.text,
+        citations: reply.citations,
+        latency_ms,
+        reason: reply.reason,
+        confidence: reply.confidence,
+        retrieved: reply.retrieved,
+        facts_found,
+        context_found,
+        forbid_violations: violations.len(),
+        ..unanswered_case(tenant, case, latency_ms)
+    }
+}
+
+/// A case that got no reply (`error` says why): failed, with nothing found.
+pub fn failed_case(tenant: &str, case: &Case, error: String, latency_ms: f64) -> CaseResult {
+    CaseResult {
+        failures: vec![error],
+        ..unanswered_case(tenant, case, latency_ms)
+    }
+}
+
+fn unanswered_case(tenant: &str, case: &Case, latency_ms: f64) -> CaseResult {
+    let e = &case.expect;
+    CaseResult {
         id: case.id.clone(),
         tenant: tenant.to_string(),
         question: case.question.clone(),
-        passed: failures.is_empty(),
-        outcome: answer.outcome,
+        passed: false,
+        outcome: None,
         expected_outcome: e.outcome,
-        failures,
-        answer: answer.text.clone(),
-        citations: answer.citations.clone(),
+        failures: Vec::new(),
+        answer: String::new(),
+        citations: Vec::new(),
         latency_ms,
-        reason: answer.reason.map(|r| r.as_str().to_string()),
-        confidence: answer.confidence,
-        retrieved: answer
-            .retrieved
-            .iter()
-            .map(|h| Retrieved {
-                id: h.passage.id.clone(),
-                title: h.passage.title(),
-                score: h.score,
-                text: h.passage.text.clone(),
-            })
-            .collect(),
+        reason: None,
+        confidence: 0.0,
+        retrieved: Vec::new(),
         facts_expected: e.facts.len(),
-        facts_found,
+        facts_found: 0,
         context_expected: e.context.len(),
-        context_found,
-        forbid_violations: violations.len(),
+        context_found: 0,
+        forbid_violations: 0,
+        history: case.history.clone(),
+        judge: None,
     }
 }
 
@@ -166,9 +243,9 @@ pub fn summarize(results: &[&CaseResult]) -> Summary {
     let passed = results.iter().filter(|r| r.passed).count();
     let correct = results
         .iter()
-        .filter(|r| r.outcome == r.expected_outcome)
+        .filter(|r| r.outcome == Some(r.expected_outcome))
         .count();
-    let escalated = |r: &&&CaseResult| r.outcome == Outcome::Escalate;
+    let escalated = |r: &&&CaseResult| r.outcome == Some(Outcome::Escalate);
     let expected = |r: &&&CaseResult| r.expected_outcome == Outcome::Escalate;
     let true_positive = results
         .iter()
@@ -196,6 +273,8 @@ pub fn summarize(results: &[&CaseResult]) -> Summary {
         forbid_violations: results.iter().map(|r| r.forbid_violations).sum(),
         p50_ms: quantile(&latencies, 0.5),
         p95_ms: quantile(&latencies, 0.95),
+        judge_faithfulness: judge::mean(results, |j| j.faithfulness),
+        judge_relevance: judge::mean(results, |j| j.relevance),
     }
 }
 
@@ -216,9 +295,36 @@ pub fn build_report(cases: Vec<CaseResult>) -> Report {
     }
 }
 
-/// Runs every case of `suites` through the pipeline, at most `concurrency` at a time.
+/// Why a case got no reply.
+#[derive(Debug)]
+pub enum AskError {
+    /// Only this case failed (e.g. the server answered 500): it is reported as a failed case.
+    Case(String),
+    /// Nothing can work (e.g. the server cannot be reached): the whole run stops.
+    Fatal(anyhow::Error),
+}
+
+/// Where the cases are answered: the in-process pipeline or a running server.
+#[async_trait::async_trait]
+pub trait Answerer: Send + Sync {
+    async fn ask(&self, tenant: &str, case: &Case) -> Result<Observed, AskError>;
+}
+
+#[async_trait::async_trait]
+impl Answerer for Pipeline {
+    async fn ask(&self, tenant: &str, case: &Case) -> Result<Observed, AskError> {
+        self.answer(tenant, &case.question, &case.history)
+            .await
+            .map(|answer| Observed::from_answer(&answer))
+            .map_err(|e| AskError::Fatal(anyhow::anyhow!("case {:?} ({tenant}): {e}", case.id)))
+    }
+}
+
+/// Runs every case of `suites` through `answerer`, at most `concurrency` at a time, and grades
+/// each answered case with `judge` when given (after timing it, so latency is the answer's own).
 pub async fn run_suites(
-    pipeline: Arc<Pipeline>,
+    answerer: Arc<dyn Answerer>,
+    judge: Option<Arc<Judge>>,
     suites: &[Suite],
     concurrency: usize,
     progress: &indicatif::ProgressBar,
@@ -229,17 +335,23 @@ pub async fn run_suites(
     for suite in suites {
         for case in &suite.cases {
             order.push((suite.tenant.clone(), case.id.clone()));
-            let (pipeline, semaphore) = (Arc::clone(&pipeline), Arc::clone(&semaphore));
+            let (answerer, judge, semaphore) =
+                (Arc::clone(&answerer), judge.clone(), Arc::clone(&semaphore));
             let (tenant, case) = (suite.tenant.clone(), case.clone());
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await?;
                 let started = std::time::Instant::now();
-                let answer = pipeline
-                    .answer(&tenant, &case.question, &case.history)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("case {:?} ({tenant}): {e}", case.id))?;
+                let reply = answerer.ask(&tenant, &case).await;
                 let latency = started.elapsed().as_secs_f64() * 1000.0;
-                anyhow::Ok(score_case(&tenant, &case, &answer, latency))
+                let mut result = match reply {
+                    Ok(reply) => score_case(&tenant, &case, reply, latency),
+                    Err(AskError::Case(error)) => failed_case(&tenant, &case, error, latency),
+                    Err(AskError::Fatal(e)) => return Err(e),
+                };
+                if let Some(judge) = judge.filter(|_| result.outcome == Some(Outcome::Answer)) {
+                    result.judge = Some(judge.grade(&result).await);
+                }
+                anyhow::Ok(result)
             });
         }
     }
@@ -342,7 +454,7 @@ mod tests {
             &["14 days"],
             &["t/a#x", "t/b#y"],
         );
-        let r = score_case("t", &c, &a, 3.0);
+        let r = score_case("t", &c, Observed::from_answer(&a), 3.0);
         assert!(!r.passed);
         assert_eq!(
             r.failures,
@@ -366,11 +478,16 @@ mod tests {
         let ok = score_case(
             "t",
             &case(Outcome::Answer, &["14 days"], &[], &["7 days"], &["t/a#x"]),
-            &a,
+            Observed::from_answer(&a),
             1.0,
         );
         assert!(ok.passed, "{:?}", ok.failures);
-        let wrong = score_case("t", &case(Outcome::Escalate, &[], &[], &[], &[]), &a, 1.0);
+        let wrong = score_case(
+            "t",
+            &case(Outcome::Escalate, &[], &[], &[], &[]),
+            Observed::from_answer(&a),
+            1.0,
+        );
         assert_eq!(
             wrong.failures,
             vec!["outcome: expected escalate, got answer"]
@@ -385,7 +502,7 @@ mod tests {
             tenant: "t".into(),
             question: "q".into(),
             passed,
-            outcome: got,
+            outcome: Some(got),
             expected_outcome: expected,
             failures: vec![],
             answer: String::new(),
@@ -399,6 +516,8 @@ mod tests {
             context_expected: 1,
             context_found: usize::from(passed),
             forbid_violations: usize::from(!passed),
+            history: vec![],
+            judge: None,
         };
         use Outcome::{Answer as A, Escalate as E};
         let results = [
@@ -423,5 +542,67 @@ mod tests {
             (none.escalation_precision, none.escalation_recall),
             (None, None)
         );
+    }
+
+    #[test]
+    fn a_case_without_reply_fails_and_counts_as_a_missed_escalation() {
+        let c = case(Outcome::Escalate, &["x"], &["y"], &[], &[]);
+        let r = failed_case(
+            "t",
+            &c,
+            "http://h/v1/chat/completions answered HTTP 500".into(),
+            1.0,
+        );
+        assert!(!r.passed);
+        assert_eq!(r.outcome, None);
+        assert_eq!(
+            r.failures,
+            vec!["http://h/v1/chat/completions answered HTTP 500"]
+        );
+        assert_eq!((r.facts_expected, r.context_expected), (1, 1));
+        let s = summarize(&[&r]);
+        assert_eq!((s.passed, s.outcome_accuracy), (0, 0.0));
+        assert_eq!(s.escalation_recall, Some(0.0));
+        assert_eq!(s.escalation_precision, None, "it did not escalate");
+        assert_eq!(s.fact_recall, Some(0.0));
+    }
+
+    #[test]
+    fn judge_means_cover_the_judged_cases_and_are_omitted_otherwise() {
+        let c = case(Outcome::Answer, &[], &[], &[], &[]);
+        let a = answer(Outcome::Answer, "a", &[("t/a#x", "a")]);
+        let judged = |f: Option<f64>, r: Option<f64>| CaseResult {
+            judge: Some(JudgeScores {
+                faithfulness: f,
+                relevance: r,
+                notes: vec![],
+            }),
+            ..score_case("t", &c, Observed::from_answer(&a), 1.0)
+        };
+        let plain = score_case("t", &c, Observed::from_answer(&a), 1.0);
+        let (one, two) = (judged(Some(1.0), Some(0.5)), judged(Some(0.5), None));
+        let s = summarize(&[&one, &two, &plain]);
+        assert_eq!(s.judge_faithfulness, Some(0.75));
+        assert_eq!(s.judge_relevance, Some(0.5), "only the case with a score");
+        let unjudged = summarize(&[&plain]);
+        assert_eq!(unjudged.judge_faithfulness, None);
+        let json = serde_json::to_value(&unjudged).unwrap();
+        assert!(json.get("judge_faithfulness").is_none());
+        assert!(serde_json::to_value(&plain).unwrap().get("judge").is_none());
+    }
+
+    #[test]
+    fn a_report_written_before_the_new_fields_still_loads_as_a_baseline() {
+        let old = r#"{"summary": {"cases": 1, "passed": 1, "pass_rate": 1.0, "outcome_accuracy": 1.0,
+            "escalation_precision": null, "escalation_recall": null, "fact_recall": null,
+            "context_recall_at_3": null, "forbid_violations": 0, "p50_ms": 1.0, "p95_ms": 1.0},
+            "cases": [{"id": "a", "tenant": "t", "question": "q", "passed": true, "outcome": "answer",
+            "expected_outcome": "answer", "failures": [], "answer": "x", "citations": [],
+            "latency_ms": 1.0}]}"#;
+        let report: Report = serde_json::from_str(old).unwrap();
+        assert_eq!(report.cases[0].outcome, Some(Outcome::Answer));
+        assert_eq!(report.cases[0].judge, None);
+        assert!(report.cases[0].history.is_empty());
+        assert_eq!(report.summary.judge_relevance, None);
     }
 }

@@ -70,12 +70,22 @@ fn metric_pairs(a: &Summary, b: &Summary) -> Vec<(&'static str, f64, f64)> {
             a.forbid_violations as f64,
             b.forbid_violations as f64,
         ),
+        (
+            "judge_faithfulness",
+            opt(a.judge_faithfulness),
+            opt(b.judge_faithfulness),
+        ),
+        (
+            "judge_relevance",
+            opt(a.judge_relevance),
+            opt(b.judge_relevance),
+        ),
     ];
     v.retain(|(_, x, y)| !(x.is_nan() && y.is_nan()));
     v
 }
 
-fn fmt_opt(x: Option<f64>) -> String {
+pub(super) fn fmt_opt(x: Option<f64>) -> String {
     x.map_or("n/a".into(), |x| format!("{x:.3}"))
 }
 
@@ -98,6 +108,28 @@ fn summary_rows(name: &str, s: &Summary) -> String {
 
 const HEADER: &str = "| | cases | passed | pass rate | outcome acc. | esc. precision | esc. recall | fact recall | context@3 | forbid viol. | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 
+/// The judge's means, only when the run was judged (`--judge`).
+fn judge_table(out: &mut String, report: &Report) {
+    let s = &report.summary;
+    if s.judge_faithfulness.is_none() && s.judge_relevance.is_none() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nLLM judge (0..1, not gated):\n\n| | faithfulness | relevance |\n|---|---|---|"
+    );
+    let rows =
+        std::iter::once(("**all**", s)).chain(report.tenants.iter().map(|(t, s)| (t.as_str(), s)));
+    for (name, s) in rows {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} |",
+            fmt_opt(s.judge_faithfulness),
+            fmt_opt(s.judge_relevance)
+        );
+    }
+}
+
 /// Markdown for pasting into a pull request: metrics, per tenant, changes, failures.
 pub fn markdown_report(report: &Report, comparison: Option<&Comparison>) -> String {
     let mut out = String::from("## askdesk eval\n\n");
@@ -106,6 +138,7 @@ pub fn markdown_report(report: &Report, comparison: Option<&Comparison>) -> Stri
     for (tenant, s) in &report.tenants {
         let _ = writeln!(out, "{}", summary_rows(tenant, s));
     }
+    judge_table(&mut out, report);
     if let Some(c) = comparison {
         let _ = writeln!(out, "\n### Against the baseline\n");
         if c.regressions.is_empty() {
@@ -137,7 +170,7 @@ pub fn markdown_report(report: &Report, comparison: Option<&Comparison>) -> Stri
             case.tenant,
             case.id,
             case.expected_outcome.as_str(),
-            case.outcome.as_str(),
+            case.outcome.map_or("no reply", |o| o.as_str()),
             case.failures.join("; ")
         );
     }
@@ -167,7 +200,7 @@ mod tests {
             tenant: tenant.into(),
             question: "q".into(),
             passed,
-            outcome,
+            outcome: Some(outcome),
             expected_outcome: expected,
             failures: if passed {
                 vec![]
@@ -185,6 +218,8 @@ mod tests {
             context_expected: 0,
             context_found: 0,
             forbid_violations: 0,
+            history: vec![],
+            judge: None,
         }
     }
 
@@ -233,5 +268,22 @@ mod tests {
 - **fictart/weather** (escalate expected, got answer): fact missing from the answer: \"7 days\"
 ";
         assert_eq!(markdown_report(&report, None), expected);
+    }
+
+    #[test]
+    fn judge_means_get_their_own_table_only_when_judged() {
+        let plain = build_report(vec![case("t", "a", true, Outcome::Answer, Outcome::Answer)]);
+        assert!(!markdown_report(&plain, None).contains("LLM judge"));
+        let mut judged = case("t", "a", true, Outcome::Answer, Outcome::Answer);
+        judged.judge = Some(super::super::JudgeScores {
+            faithfulness: Some(0.5),
+            relevance: None,
+            notes: vec![],
+        });
+        let page = markdown_report(&build_report(vec![judged]), None);
+        assert!(
+            page.contains("| | faithfulness | relevance |\n|---|---|---|\n| **all** | 0.500 | n/a |\n| t | 0.500 | n/a |\n"),
+            "{page}"
+        );
     }
 }

@@ -29,9 +29,42 @@ enum Script {
 }
 
 #[derive(Clone)]
-struct Fake {
+pub(crate) struct Fake {
     script: Arc<Mutex<Script>>,
-    requests: Arc<Mutex<Vec<Value>>>,
+    /// (marker, script): a request whose messages contain the marker gets that script instead
+    /// (first match wins), so each kind of prompt can have its own fixed reply.
+    rules: Arc<Mutex<Vec<(&'static str, Script)>>>,
+    pub requests: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Fake {
+    /// Replies `text` to every request whose messages contain `marker`.
+    pub fn say_when(&self, marker: &'static str, text: &'static str) {
+        self.rules.lock().unwrap().push((marker, Script::Say(text)));
+    }
+}
+
+/// Starts the fake model on a loopback port of `runtime`; returns it and its base URL (`…/v1`).
+/// Follow-up rewrites get a fixed standalone question; anything else the current script.
+pub(crate) fn spawn_fake(runtime: &tokio::runtime::Runtime) -> (Fake, String) {
+    let fake = Fake {
+        script: Arc::new(Mutex::new(Script::Say("NO_ANSWER"))),
+        rules: Arc::new(Mutex::new(vec![(
+            "Rewrite the customer",
+            Script::Say("Are one-time credit packs refundable?"),
+        )])),
+        requests: Arc::default(),
+    };
+    let url = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", axum::routing::post(completions))
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    });
+    (fake, url)
 }
 
 async fn completions(
@@ -39,14 +72,15 @@ async fn completions(
     axum::Json(body): axum::Json<Value>,
 ) -> axum::response::Response {
     fake.requests.lock().unwrap().push(body.clone());
-    let is_rewrite = body["messages"]
-        .to_string()
-        .contains("Rewrite the customer");
-    let script = if is_rewrite {
-        Script::Say("Are one-time credit packs refundable?")
-    } else {
-        fake.script.lock().unwrap().clone()
-    };
+    let messages = body["messages"].to_string();
+    let rule = fake
+        .rules
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(marker, _)| messages.contains(marker))
+        .map(|(_, script)| script.clone());
+    let script = rule.unwrap_or_else(|| fake.script.lock().unwrap().clone());
     let text = match script {
         Script::Gated(first, gate, rest) => return gated(first, gate, rest),
         Script::Fail => {
@@ -106,21 +140,8 @@ struct Harness {
 
 fn harness(base_url: Option<String>) -> Harness {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let fake = Fake {
-        script: Arc::new(Mutex::new(Script::Say("NO_ANSWER"))),
-        requests: Arc::default(),
-    };
-    let url = base_url.unwrap_or_else(|| {
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/v1", listener.local_addr().unwrap());
-            let app = axum::Router::new()
-                .route("/v1/chat/completions", axum::routing::post(completions))
-                .with_state(fake.clone());
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            url
-        })
-    });
+    let (fake, fake_url) = spawn_fake(&runtime);
+    let url = base_url.unwrap_or(fake_url);
     let config = LlmConfig {
         base_url: url,
         api_key: "sk-test-secret".into(),
