@@ -84,7 +84,7 @@ pub async fn open_conversation(
     Ok(turns.into_iter().skip(skip).collect())
 }
 
-fn answer_error(e: AnswerError) -> ApiError {
+pub(super) fn answer_error(e: AnswerError) -> ApiError {
     match e {
         AnswerError::Request(e) => ApiError::Invalid(e.to_string()),
         AnswerError::UnknownTenant(t) => ApiError::NotFound(format!("unknown tenant {t:?}")),
@@ -181,7 +181,7 @@ pub async fn chat(
     }
 }
 
-fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
+pub(super) fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
     StoredMessage {
         id: String::new(),
         conversation_id: conversation_id.to_string(),
@@ -230,7 +230,7 @@ fn stream(r: ChatResponse) -> Sse<impl futures_util::Stream<Item = Result<Event,
 }
 
 /// The answer in pieces of a few words (keeping the spaces), as a model would stream it.
-fn chunks(text: &str) -> Vec<String> {
+pub(super) fn chunks(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for (i, word) in text.split_inclusive(' ').enumerate() {

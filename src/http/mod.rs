@@ -1,11 +1,13 @@
 //! The HTTP service (`askdesk serve`): the chat API, handoff and feedback, the public tenant
-//! config, health checks and metrics, and the static files of `web/`. Handlers translate HTTP to
-//! library calls and back; the answer pipeline, store and outbox know nothing of HTTP.
+//! config, the OpenAI-compatible API, health checks and metrics, and the static files of `web/`.
+//! Handlers translate HTTP to library calls and back; the answer pipeline, store and outbox know
+//! nothing of HTTP.
 
 mod auth;
 mod chat;
 mod error;
 mod handoff;
+mod openai_compat;
 
 pub use auth::{AccessKeys, Secret};
 pub use error::ApiError;
@@ -74,6 +76,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/escalations", post(handoff::escalate))
         .route("/api/v1/feedback", post(handoff::feedback))
         .route("/api/v1/tenants/{id}", get(handoff::tenant_config))
+        .route(
+            "/v1/chat/completions",
+            post(openai_compat::chat_completions),
+        )
+        .route("/v1/models", get(openai_compat::models))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     Router::new()
         .merge(api)
