@@ -10,5 +10,6 @@ mod evals;
 mod helpers;
 mod knowledge_engine;
 mod llm;
+mod openai_compat;
 mod real_llm;
 mod smtp;
