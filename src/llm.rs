@@ -87,6 +87,14 @@ impl LlmConfig {
     }
 }
 
+/// Makes rustls use ring for every HTTPS client of the process (async-openai's reqwest client
+/// and any other): reqwest is built without a provider of its own, because its default one
+/// (aws-lc) is a large C build and lettre already brings ring. Building a reqwest client before
+/// this panics, so it is called at start-up and before any client is made. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The async-openai client.
 pub struct OpenAiLlm {
     client: Client<OpenAIConfig>,
@@ -95,6 +103,7 @@ pub struct OpenAiLlm {
 
 impl OpenAiLlm {
     pub fn new(config: LlmConfig) -> Self {
+        install_tls_provider();
         let client = Client::with_config(
             OpenAIConfig::new()
                 .with_api_base(config.base_url.trim_end_matches('/'))
@@ -114,10 +123,23 @@ fn classify(e: OpenAIError) -> LlmError {
                 LlmError::Transient(text)
             }
         }
-        OpenAIError::Reqwest(e) => LlmError::Transient(e.without_url().to_string()),
+        OpenAIError::Reqwest(e) => LlmError::Transient(error_chain(&e.without_url())),
         OpenAIError::InvalidArgument(e) => LlmError::Permanent(e),
         other => LlmError::Transient(other.to_string()),
     }
+}
+
+/// An error with its causes ("error sending request: ...: invalid peer certificate"), so a
+/// TLS or connection problem is named in the log. URLs are stripped by the caller.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn to_request(m: Message) -> Result<ChatCompletionRequestMessage, OpenAIError> {

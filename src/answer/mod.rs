@@ -173,6 +173,22 @@ impl Pipeline {
         question: &str,
         history: &[Turn],
     ) -> Result<Answer, AnswerError> {
+        self.answer_streaming(tenant, question, history, |_| {})
+            .await
+    }
+
+    /// Like [`Pipeline::answer`], calling `on_token` with each piece of text as the LLM writes it
+    /// (LLM mode only: extractive answers are whole at once). The streamed text is the model's
+    /// raw output: the returned [`Answer`] is the checked one (invalid citations removed, or an
+    /// escalation when the check fails), which a streaming client must show in its place when
+    /// it differs.
+    pub async fn answer_streaming(
+        &self,
+        tenant: &str,
+        question: &str,
+        history: &[Turn],
+        on_token: impl FnMut(&str) + Send,
+    ) -> Result<Answer, AnswerError> {
         let started = Instant::now();
         let question = Question::parse(question)?;
         validate_history(history)?;
@@ -214,8 +230,15 @@ impl Pipeline {
         let t = Instant::now();
         let mut answer = self.decide(&config, tenant, question.as_str(), standalone, hits, forced);
         if let (Some(generator), Outcome::Answer) = (&self.generator, answer.outcome) {
-            self.generate(generator, &config, question.as_str(), history, &mut answer)
-                .await;
+            self.generate(
+                generator,
+                &config,
+                question.as_str(),
+                history,
+                &mut answer,
+                on_token,
+            )
+            .await;
         }
         timings.answer_ms = ms(t);
         timings.total_ms = ms(started);
@@ -232,6 +255,7 @@ impl Pipeline {
         question: &str,
         history: &[Turn],
         answer: &mut Answer,
+        on_token: impl FnMut(&str) + Send,
     ) {
         let result = generator
             .answer(
@@ -240,7 +264,7 @@ impl Pipeline {
                 question,
                 history,
                 &answer.retrieved,
-                |_| {},
+                on_token,
             )
             .await;
         let reason = match result {

@@ -6,7 +6,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
 use crate::answer::Role;
-use crate::store::Ticket;
+use crate::store::{Attachment, Ticket};
 
 /// Whether a failed delivery is worth retrying.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -88,7 +88,11 @@ impl Mailer for FileMailer {
 }
 
 /// Renders the email the support team receives for a ticket.
-pub fn render(ticket: &Ticket, from: &Mailbox) -> Result<Message, MailError> {
+pub fn render(
+    ticket: &Ticket,
+    attachments: &[Attachment],
+    from: &Mailbox,
+) -> Result<Message, MailError> {
     let t = &ticket.content;
     let permanent =
         |what: &str| MailError::Permanent(format!("{what} is not a valid email address"));
@@ -109,22 +113,34 @@ pub fn render(ticket: &Ticket, from: &Mailbox) -> Result<Message, MailError> {
                 .map_err(|_| permanent("the customer's address"))?,
         );
     }
-    let text = text_body(ticket);
-    let html = html_body(ticket);
-    builder
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text_body(ticket, attachments)),
         )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html_body(ticket, attachments)),
+        );
+    let body = if attachments.is_empty() {
+        body
+    } else {
+        attachments
+            .iter()
+            .try_fold(MultiPart::mixed().multipart(body), |mixed, a| {
+                let content_type = ContentType::parse(&a.content_type).map_err(|_| {
+                    MailError::Permanent(format!("{} has an invalid content type", a.filename))
+                })?;
+                Ok(mixed.singlepart(
+                    lettre::message::Attachment::new(a.filename.clone())
+                        .body(a.data.clone(), content_type),
+                ))
+            })?
+    };
+    builder
+        .multipart(body)
         .map_err(|e| MailError::Permanent(format!("the email could not be built: {e}")))
 }
 
@@ -158,7 +174,7 @@ fn reason_text(reason: &str) -> &str {
     }
 }
 
-fn text_body(ticket: &Ticket) -> String {
+fn text_body(ticket: &Ticket, attachments: &[Attachment]) -> String {
     let t = &ticket.content;
     let mut out = format!(
         "Ticket {} for {}\n\nQuestion:\n{}\n\nCustomer email: {}\nWhy the bot handed over: {} ({})\nRetrieval confidence: {:.2}\n",
@@ -177,6 +193,12 @@ fn text_body(ticket: &Ticket) -> String {
         out.push_str("\nDetails the customer gave:\n");
         for f in &t.fields {
             out.push_str(&format!("- {}: {}\n", f.label, f.value));
+        }
+    }
+    if !attachments.is_empty() {
+        out.push_str("\nScreenshots (attached):\n");
+        for a in attachments {
+            out.push_str(&format!("- {}\n", a.filename));
         }
     }
     out.push_str("\nTranscript:\n");
@@ -210,7 +232,7 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn html_body(ticket: &Ticket) -> String {
+fn html_body(ticket: &Ticket, attachments: &[Attachment]) -> String {
     let t = &ticket.content;
     let mut out = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>Ticket {} for {}</h2><p><strong>Question:</strong><br>{}</p><p>Customer email: {}<br>Why the bot handed over: {}<br>Retrieval confidence: {:.2}</p>",
@@ -237,6 +259,13 @@ fn html_body(ticket: &Ticket) -> String {
             ));
         }
         out.push_str("</dl>");
+    }
+    if !attachments.is_empty() {
+        out.push_str("<h3>Screenshots (attached)</h3><ul>");
+        for a in attachments {
+            out.push_str(&format!("<li>{}</li>", escape(&a.filename)));
+        }
+        out.push_str("</ul>");
     }
     out.push_str("<h3>Transcript</h3><ol>");
     for turn in &t.transcript {

@@ -74,7 +74,8 @@ impl Outbox {
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let mut sent = 0;
         for ticket in self.store.due_tickets(now_ms(), 50).await? {
-            let result = match render(&ticket, &self.from) {
+            let attachments = self.store.attachments(&ticket.id).await?;
+            let result = match render(&ticket, &attachments, &self.from) {
                 Ok(email) => self.mailer.send(&ticket.id, &email).await,
                 Err(e) => Err(e),
             };

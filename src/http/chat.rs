@@ -1,6 +1,6 @@
 //! `POST /api/v1/chat`: one customer turn, answered as JSON or streamed as Server-Sent Events.
 //! The history comes from the store (never from the client); a later turn must present the
-//! conversation's token. The exchange is stored in one transaction before anything is sent.
+//! conversation's token. The exchange is stored in one transaction (see [`finish_turn`]).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -97,6 +97,45 @@ pub async fn chat(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
+    let turn = prepare_turn(&state, req).await?;
+    if wants_stream(&headers) {
+        return Ok(stream_turn(state, turn).into_response());
+    }
+    let answer = state
+        .pipeline
+        .answer(&turn.tenant, &turn.message, &turn.history)
+        .await
+        .map_err(answer_error)?;
+    let (message_id, ticket_id) = finish_turn(&state, &turn, &answer, String::new()).await?;
+    Ok(Json(ChatResponse {
+        conversation_id: turn.conversation_id,
+        conversation_token: turn.new_token,
+        message_id,
+        answer: answer.text,
+        outcome: answer.outcome,
+        reason: answer.reason,
+        confidence: answer.confidence,
+        citations: answer.citations,
+        ticket_id,
+    })
+    .into_response())
+}
+
+/// A validated customer turn with its conversation and stored history.
+pub(super) struct PreparedTurn {
+    pub tenant: String,
+    pub message: String,
+    pub contact_email: Option<String>,
+    pub config: std::sync::Arc<crate::knowledge::TenantConfig>,
+    pub conversation_id: String,
+    /// Only when this turn created the conversation.
+    pub new_token: Option<String>,
+    pub history: Vec<Turn>,
+}
+
+/// Checks the request and opens (or creates) its conversation. Nothing is stored for a request
+/// that fails a check.
+async fn prepare_turn(state: &AppState, req: ChatRequest) -> Result<PreparedTurn, ApiError> {
     let config = state
         .pipeline
         .tenant(&req.tenant)
@@ -112,7 +151,7 @@ pub async fn chat(
     let (conversation_id, new_token, history) = match &req.conversation_id {
         Some(id) => {
             let history =
-                open_conversation(&state, &req.tenant, id, req.conversation_token.as_deref())
+                open_conversation(state, &req.tenant, id, req.conversation_token.as_deref())
                     .await?;
             (id.clone(), None, history)
         }
@@ -130,26 +169,40 @@ pub async fn chat(
             (id, Some(token), Vec::new())
         }
     };
-    let answer = state
-        .pipeline
-        .answer(&req.tenant, &req.message, &history)
-        .await
-        .map_err(answer_error)?;
+    Ok(PreparedTurn {
+        tenant: req.tenant,
+        message: req.message,
+        contact_email: req.contact_email,
+        config,
+        conversation_id,
+        new_token,
+        history,
+    })
+}
+
+/// Counts the answer, opens a ticket when the bot escalates and the customer's email is known,
+/// and stores the exchange (one transaction). Returns (message id, ticket id).
+pub(super) async fn finish_turn(
+    state: &AppState,
+    turn: &PreparedTurn,
+    answer: &Answer,
+    message_id: String,
+) -> Result<(String, Option<String>), ApiError> {
     state.metrics.answered(answer.outcome);
-    let ticket_id = match (&answer.outcome, &req.contact_email) {
+    let ticket_id = match (&answer.outcome, &turn.contact_email) {
         (Outcome::Escalate, Some(email)) => {
             let mut ticket = crate::escalate::ticket_for(
-                &req.tenant,
-                &config,
-                &req.message,
-                &history,
-                &answer,
+                &turn.tenant,
+                &turn.config,
+                &turn.message,
+                &turn.history,
+                answer,
                 Some(email),
             );
-            ticket.conversation_id = Some(conversation_id.clone());
+            ticket.conversation_id = Some(turn.conversation_id.clone());
             let ticket = state
                 .store
-                .create_ticket(ticket)
+                .create_ticket(ticket, Vec::new())
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             state.outbox.wake();
@@ -157,31 +210,17 @@ pub async fn chat(
         }
         _ => None,
     };
-    let reply = stored_reply(&conversation_id, &answer);
+    let mut reply = stored_reply(&turn.conversation_id, answer);
+    reply.id = message_id;
     let (_, message_id) = state
         .store
-        .append_exchange(&conversation_id, req.message.trim(), &reply)
+        .append_exchange(&turn.conversation_id, turn.message.trim(), &reply)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let response = ChatResponse {
-        conversation_id,
-        conversation_token: new_token,
-        message_id,
-        answer: answer.text,
-        outcome: answer.outcome,
-        reason: answer.reason,
-        confidence: answer.confidence,
-        citations: answer.citations,
-        ticket_id,
-    };
-    if wants_stream(&headers) {
-        Ok(stream(response).into_response())
-    } else {
-        Ok(Json(response).into_response())
-    }
+    Ok((message_id, ticket_id))
 }
 
-pub(super) fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
+fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
     StoredMessage {
         id: String::new(),
         conversation_id: conversation_id.to_string(),
@@ -202,31 +241,110 @@ fn wants_stream(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/event-stream"))
 }
 
-/// `meta` (ids, citations), `delta` events with the answer text, then `done`.
-fn stream(r: ChatResponse) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
-    let meta = serde_json::json!({
-        "conversation_id": r.conversation_id,
-        "conversation_token": r.conversation_token,
-        "message_id": r.message_id,
-        "citations": r.citations,
-    });
-    let done = serde_json::json!({
-        "outcome": r.outcome,
-        "reason": r.reason,
-        "confidence": r.confidence,
-        "ticket_id": r.ticket_id,
-    });
-    let mut events = vec![Event::default().event("meta").data(meta.to_string())];
-    for chunk in chunks(&r.answer) {
-        events.push(
-            Event::default()
-                .event("delta")
-                .data(serde_json::json!({"text": chunk}).to_string()),
-        );
+/// The events of one streamed turn, as the answer task produces them.
+struct LiveEvents {
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    meta: serde_json::Value,
+    /// The model's text forwarded so far; None until the first token.
+    streamed: Option<String>,
+}
+
+impl LiveEvents {
+    /// Sends an event; a client that went away is not an error (the turn is still stored).
+    fn send(&self, name: &str, data: &serde_json::Value) {
+        let _ = self
+            .tx
+            .send(Event::default().event(name).data(data.to_string()));
     }
-    events.push(Event::default().event("done").data(done.to_string()));
-    Sse::new(futures_util::stream::iter(events.into_iter().map(Ok)))
-        .keep_alive(KeepAlive::default())
+
+    /// Forwards one token of the model, after the `meta` event on the first one.
+    fn token(&mut self, token: &str) {
+        if self.streamed.is_none() {
+            self.send("meta", &self.meta);
+            self.streamed = Some(String::new());
+        }
+        if let Some(streamed) = &mut self.streamed {
+            streamed.push_str(token);
+        }
+        self.send("delta", &serde_json::json!({ "text": token }));
+    }
+}
+
+/// Streams one turn as Server-Sent Events: `meta` (ids, citations), `delta` events with the
+/// answer text, then `done` (outcome, reason, confidence, ticket id, final citations).
+///
+/// In LLM mode the model's tokens are forwarded as they arrive (so `meta` cannot know the
+/// citations yet: they come in `done`); when the checked answer differs from what was
+/// streamed (invalid citations removed, or an escalation), a `replace` event carries the text
+/// to show instead. Extractive answers are whole at once and sent in pieces. The answer runs in
+/// its own task: a client that disconnects does not leave a half-written turn in the store.
+fn stream_turn(
+    state: AppState,
+    turn: PreparedTurn,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let message_id = random_id("m_", 12);
+    let mut live = LiveEvents {
+        tx,
+        meta: serde_json::json!({
+            "conversation_id": turn.conversation_id,
+            "conversation_token": turn.new_token,
+            "message_id": message_id,
+            "citations": [],
+        }),
+        streamed: None,
+    };
+    tokio::spawn(async move {
+        let answer = state
+            .pipeline
+            .answer_streaming(&turn.tenant, &turn.message, &turn.history, |t| {
+                live.token(t)
+            })
+            .await
+            .map_err(answer_error);
+        let finished = match answer {
+            Ok(answer) => finish_turn(&state, &turn, &answer, message_id)
+                .await
+                .map(|(_, ticket_id)| (answer, ticket_id)),
+            Err(e) => Err(e),
+        };
+        match finished {
+            Ok((answer, ticket_id)) => send_rest(&mut live, &answer, ticket_id),
+            Err(e) => live.send("error", &e.body()),
+        }
+    });
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Everything after the model's tokens: the whole answer when nothing was streamed, or its
+/// correction, then `done`.
+fn send_rest(live: &mut LiveEvents, answer: &Answer, ticket_id: Option<String>) {
+    match &live.streamed {
+        None => {
+            live.meta["citations"] = serde_json::json!(answer.citations);
+            live.send("meta", &live.meta);
+            for chunk in chunks(&answer.text) {
+                live.send("delta", &serde_json::json!({ "text": chunk }));
+            }
+        }
+        Some(streamed) if streamed.trim() != answer.text.trim() => {
+            live.send("replace", &serde_json::json!({ "text": answer.text }));
+        }
+        Some(_) => {}
+    }
+    live.send(
+        "done",
+        &serde_json::json!({
+            "outcome": answer.outcome,
+            "reason": answer.reason,
+            "confidence": answer.confidence,
+            "ticket_id": ticket_id,
+            "citations": answer.citations,
+        }),
+    );
 }
 
 /// The answer in pieces of a few words (keeping the spaces), as a model would stream it.

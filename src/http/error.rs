@@ -21,10 +21,11 @@ pub enum ApiError {
     /// A missing or wrong API key (admin or server-to-server).
     #[error("a valid API key is required: send it as `Authorization: Bearer <key>`")]
     Unauthorized,
-    #[error("the request body is too large")]
-    TooLarge,
-    #[error("send the request body as application/json")]
-    UnsupportedMediaType,
+    #[error("{0}")]
+    TooLarge(String),
+    /// A body or file of a type the endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Something failed inside; the cause is logged with the request id.
     #[error("something went wrong on our side; please try again")]
     Internal(String),
@@ -38,8 +39,8 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "invalid_conversation_token"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            ApiError::UnsupportedMediaType => {
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -47,14 +48,22 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
+impl ApiError {
+    /// The JSON body `{"error": {"code", "message"}}` (also the data of an SSE `error` event).
+    /// An internal cause is logged here, never sent.
+    pub fn body(&self) -> serde_json::Value {
+        if let ApiError::Internal(cause) = self {
             tracing::error!(%cause, "internal error");
         }
-        let (status, code) = self.status_and_code();
-        let body = serde_json::json!({"error": {"code": code, "message": self.to_string()}});
-        (status, Json(body)).into_response()
+        let (_, code) = self.status_and_code();
+        serde_json::json!({"error": {"code": code, "message": self.to_string()}})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        (status, Json(self.body())).into_response()
     }
 }
 
@@ -62,13 +71,15 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection as R;
         match rejection {
-            R::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            R::MissingJsonContentType(_) => {
+                ApiError::UnsupportedMediaType("send the request body as application/json".into())
+            }
             R::JsonDataError(e) => ApiError::Invalid(clean(&e.body_text())),
             R::JsonSyntaxError(_) => {
                 ApiError::BadRequest("the request body is not valid JSON".into())
             }
             R::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::TooLarge
+                ApiError::TooLarge("the request body is too large".into())
             }
             other => ApiError::BadRequest(clean(&other.body_text())),
         }

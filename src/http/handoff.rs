@@ -1,7 +1,7 @@
 //! The customer-facing handoff and feedback endpoints, and the public tenant config the widget
 //! reads (brand, greeting, colour, handoff fields).
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::answer::{EscalationReason, Role};
 use crate::knowledge::is_plausible_email;
-use crate::store::{HandoffValue, NewTicket};
+use crate::store::{Attachment, HandoffValue, NewTicket};
 
 /// Longest note or handoff field value accepted.
 const MAX_FIELD_CHARS: usize = 4000;
@@ -29,10 +29,13 @@ pub struct EscalationRequest {
     pub fields: BTreeMap<String, String>,
 }
 
+/// `POST /api/v1/escalations`: the form as JSON, or as `multipart/form-data` with screenshots
+/// (see [`super::screenshots`]). Answers 202 once the ticket and its screenshots are stored.
 pub async fn escalate(
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<EscalationRequest>,
+    request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
+    let (req, screenshots) = read_escalation(&state, request).await?;
     let config = state
         .pipeline
         .tenant(&req.tenant)
@@ -104,7 +107,7 @@ pub async fn escalate(
     };
     let ticket = state
         .store
-        .create_ticket(ticket)
+        .create_ticket(ticket, screenshots)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.outbox.wake();
@@ -117,6 +120,26 @@ pub async fn escalate(
             "support_email": config.support_email,
         })),
     ))
+}
+
+async fn read_escalation(
+    state: &AppState,
+    request: Request,
+) -> Result<(EscalationRequest, Vec<Attachment>), ApiError> {
+    let is_form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_form {
+        let form = Multipart::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("the multipart form could not be read".into()))?;
+        super::screenshots::read_form(form).await
+    } else {
+        let ApiJson(req) = ApiJson::from_request(request, state).await?;
+        Ok((req, Vec::new()))
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,8 +8,9 @@ mod chat;
 mod error;
 mod handoff;
 mod openai_compat;
+mod screenshots;
 
-pub use auth::{AccessKeys, Secret};
+pub use auth::{AccessKeys, RequireAdmin, RequireApiKey, Secret};
 pub use error::ApiError;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -73,7 +74,6 @@ impl Metrics {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/chat", post(chat::chat))
-        .route("/api/v1/escalations", post(handoff::escalate))
         .route("/api/v1/feedback", post(handoff::feedback))
         .route("/api/v1/tenants/{id}", get(handoff::tenant_config))
         .route(
@@ -82,8 +82,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/models", get(openai_compat::models))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    // The handoff form may carry screenshots: it has its own, larger limit.
+    let handoff = Router::new()
+        .route("/api/v1/escalations", post(handoff::escalate))
+        .layer(DefaultBodyLimit::max(screenshots::MAX_HANDOFF_BODY_BYTES));
     Router::new()
         .merge(api)
+        .merge(handoff)
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::auth::RequireApiKey;
-use super::chat::{answer_error, chunks, stored_reply, token_hash};
+use super::chat::{answer_error, chunks, finish_turn, token_hash, PreparedTurn};
 use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::answer::{Answer, Citation, EscalationReason, Outcome, Role, Turn};
@@ -107,25 +107,36 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CompletionRequest>,
 ) -> Result<Response, ApiError> {
-    if state.pipeline.tenant(&req.model).is_none() {
-        return Err(ApiError::NotFound(format!("unknown model {:?}", req.model)));
-    }
+    let config = state
+        .pipeline
+        .tenant(&req.model)
+        .ok_or_else(|| ApiError::NotFound(format!("unknown model {:?}", req.model)))?;
     let (question, history) = conversation(&req.messages)?;
     let answer = state
         .pipeline
         .answer(&req.model, &question, &history)
         .await
         .map_err(answer_error)?;
-    state.metrics.answered(answer.outcome);
-    let id = record(&state, &req.model, &question, &answer).await?;
     let prompt_words = std::iter::once(question.as_str())
         .chain(history.iter().map(|t| t.content.as_str()))
         .map(word_count)
         .sum();
+    let conversation_id = new_conversation(&state, &req.model).await?;
+    let turn = PreparedTurn {
+        tenant: req.model,
+        message: question,
+        // No contact address in this API, so an escalation opens no ticket.
+        contact_email: None,
+        config,
+        conversation_id,
+        new_token: None,
+        history,
+    };
+    let (id, _) = finish_turn(&state, &turn, &answer, String::new()).await?;
     let completion = Completion {
         id,
         created: now_ms() / 1000,
-        model: req.model,
+        model: turn.tenant,
         content: content_with_sources(&answer),
         prompt_words,
         extra: extra(answer),
@@ -183,30 +194,15 @@ fn message_text(index: usize, content: &Value) -> Result<String, ApiError> {
     }
 }
 
-/// Stores the exchange as a new conversation; returns the assistant message's id.
-async fn record(
-    state: &AppState,
-    tenant: &str,
-    question: &str,
-    answer: &Answer,
-) -> Result<String, ApiError> {
-    // Nobody continues this conversation through the chat API, so its token is never handed out.
+/// A new conversation for one API exchange (answered first, so a refused request stores
+/// nothing). Nobody continues it through the chat API, so its token is never handed out.
+async fn new_conversation(state: &AppState, tenant: &str) -> Result<String, ApiError> {
     let token = random_id("", 32);
-    let conversation_id = state
+    state
         .store
         .create_conversation(tenant, &token_hash(&token), None)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (_, message_id) = state
-        .store
-        .append_exchange(
-            &conversation_id,
-            question.trim(),
-            &stored_reply(&conversation_id, answer),
-        )
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(message_id)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The answer followed by its sources, since OpenAI clients show only the message text.
@@ -276,6 +272,10 @@ fn completion_body(c: Completion) -> Value {
 
 /// A role chunk, the content in pieces, a closing chunk with `finish_reason` and the `askdesk`
 /// field, then `[DONE]`; every chunk has the completion's id.
+///
+/// The pieces are those of the finished, checked answer, even in LLM mode: the chunk format has
+/// no way to take back text already sent, which forwarding the model's raw tokens would need
+/// when the citation check changes the answer.
 fn stream(
     c: Completion,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {

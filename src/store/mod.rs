@@ -88,6 +88,16 @@ pub struct NewTicket {
     pub fields: Vec<HandoffValue>,
 }
 
+/// A file the customer attached to a handoff (a screenshot), stored with its ticket and
+/// attached to the email. The content type is the one detected from the bytes, not the one the
+/// client claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
 /// A stored ticket with its delivery state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
@@ -135,7 +145,15 @@ pub struct StoredMessage {
 /// The persistence seam. Every write is one transaction: nothing is stored half-way.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
-    async fn create_ticket(&self, ticket: NewTicket) -> Result<Ticket, StoreError>;
+    /// Stores a ticket and its attachments in one transaction.
+    async fn create_ticket(
+        &self,
+        ticket: NewTicket,
+        attachments: Vec<Attachment>,
+    ) -> Result<Ticket, StoreError>;
+    /// A ticket's attachments, in the order they were given. Loaded on their own because they
+    /// can be megabytes: ticket listings never read them.
+    async fn attachments(&self, ticket_id: &str) -> Result<Vec<Attachment>, StoreError>;
     async fn ticket(&self, id: &str) -> Result<Option<Ticket>, StoreError>;
     /// Newest first, optionally of one status.
     async fn tickets(
@@ -164,7 +182,9 @@ pub trait Store: Send + Sync {
     ) -> Result<String, StoreError>;
     /// (tenant, token hash) of a conversation.
     async fn conversation(&self, id: &str) -> Result<Option<(String, String)>, StoreError>;
-    /// Appends a user turn and the assistant's reply together (both or neither).
+    /// Appends a user turn and the assistant's reply together (both or neither). The reply
+    /// keeps `reply.id` when one is given (a stream names its message before the reply is
+    /// stored); an empty id gets a new one. Returns (question id, reply id).
     async fn append_exchange(
         &self,
         conversation_id: &str,

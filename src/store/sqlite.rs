@@ -9,7 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    now_ms, random_id, Delivery, NewTicket, Store, StoreError, StoredMessage, Ticket, TicketStatus,
+    now_ms, random_id, Attachment, Delivery, NewTicket, Store, StoreError, StoredMessage, Ticket,
+    TicketStatus,
 };
 use crate::answer::Role;
 
@@ -111,9 +112,14 @@ fn ticket_id() -> String {
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
-    async fn create_ticket(&self, t: NewTicket) -> Result<Ticket, StoreError> {
+    async fn create_ticket(
+        &self,
+        t: NewTicket,
+        attachments: Vec<Attachment>,
+    ) -> Result<Ticket, StoreError> {
         let id = ticket_id();
         let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO tickets (id, tenant, brand, support_email, conversation_id, question, transcript, passages, reason, confidence, contact_email, note, fields, status, attempts, next_attempt_at, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
@@ -133,8 +139,20 @@ impl Store for SqliteStore {
         .bind(json(&t.fields))
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        for attachment in &attachments {
+            sqlx::query(
+                "INSERT INTO attachments (ticket_id, filename, content_type, data) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(&attachment.filename)
+            .bind(&attachment.content_type)
+            .bind(&attachment.data)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(Ticket {
             id,
             content: t,
@@ -145,6 +163,23 @@ impl Store for SqliteStore {
             created_at: now,
             sent_at: None,
         })
+    }
+
+    async fn attachments(&self, ticket_id: &str) -> Result<Vec<Attachment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT filename, content_type, data FROM attachments WHERE ticket_id = ? ORDER BY id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Attachment {
+                filename: row.get("filename"),
+                content_type: row.get("content_type"),
+                data: row.get("data"),
+            })
+            .collect())
     }
 
     async fn ticket(&self, id: &str) -> Result<Option<Ticket>, StoreError> {
@@ -278,7 +313,12 @@ impl Store for SqliteStore {
         question: &str,
         reply: &StoredMessage,
     ) -> Result<(String, String), StoreError> {
-        let (user_id, reply_id) = (random_id("m_", 12), random_id("m_", 12));
+        let user_id = random_id("m_", 12);
+        let reply_id = if reply.id.is_empty() {
+            random_id("m_", 12)
+        } else {
+            reply.id.clone()
+        };
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES (?, ?, 'user', ?, ?)")

@@ -230,7 +230,9 @@ fn operations_endpoints_answer() {
     let app = spawn_app();
     assert_eq!(app.get("/healthz").0, 200);
     let id = app.runtime.block_on(async {
-        reqwest::get(format!("{}/healthz", app.base))
+        crate::helpers::http_client()
+            .get(format!("{}/healthz", app.base))
+            .send()
             .await
             .unwrap()
             .headers()
@@ -257,4 +259,130 @@ fn operations_endpoints_answer() {
     let (status, page) = app.get("/");
     assert_eq!(status, 200);
     assert!(page.contains("askdesk is running"));
+}
+
+/// A tiny file that starts like a PNG (the service checks the signature, not the whole image).
+fn png_bytes(tag: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend(std::iter::repeat_n(tag, 24));
+    bytes
+}
+
+fn handoff_form(screenshots: Vec<(&str, Vec<u8>)>) -> reqwest::multipart::Form {
+    let payload = json!({
+        "tenant": "fictart",
+        "contact_email": "kim@customer.test",
+        "note": "The upload button does nothing.",
+        "fields": {"steps_to_reproduce": "Open the editor, click Upload", "subscription_plan": "Pro"}
+    });
+    screenshots.into_iter().fold(
+        reqwest::multipart::Form::new().text("payload", payload.to_string()),
+        |form, (name, bytes)| {
+            form.part(
+                "screenshot",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+            )
+        },
+    )
+}
+
+#[test]
+fn screenshots_travel_with_the_ticket_to_the_support_team() {
+    let app = spawn_app();
+    let webp = b"RIFF\x20\0\0\0WEBPVP8 \x10\0\0\0webp-bytes-here!".to_vec();
+    let (status, ticket) = app.post_form(
+        "/api/v1/escalations",
+        handoff_form(vec![
+            ("editor.png", png_bytes(7)),
+            ("../../phone shot.webp", webp.clone()),
+        ]),
+    );
+    assert_eq!(status, 202, "{ticket}");
+    let id = ticket["ticket_id"].as_str().unwrap().to_string();
+    let stored = app.runtime.block_on(app.store.attachments(&id)).unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].filename, "phoneshot.webp");
+
+    let raw = app.smtp.wait_for_messages(1).remove(0);
+    let body = raw.replace("=\r\n", "").replace("=\n", "");
+    assert!(body.contains("Open the editor, click Upload") && body.contains("Pro"));
+    let attached = crate::smtp::attachments(&raw);
+    assert_eq!(
+        attached,
+        vec![
+            (
+                "editor.png".to_string(),
+                "image/png".to_string(),
+                png_bytes(7)
+            ),
+            ("phoneshot.webp".to_string(), "image/webp".to_string(), webp),
+        ]
+    );
+}
+
+#[test]
+fn bad_screenshots_are_refused_and_nothing_is_stored() {
+    let app = spawn_app();
+    let big = {
+        let mut bytes = png_bytes(1);
+        bytes.resize(5 * 1024 * 1024 + 1, 0);
+        bytes
+    };
+    let cases: Vec<(&str, reqwest::multipart::Form, u16, &str)> = vec![
+        (
+            "a text file named .png",
+            handoff_form(vec![("fake.png", b"just some text, not an image".to_vec())]),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "a GIF",
+            handoff_form(vec![("anim.gif", b"GIF89a\x01\0\x01\0".to_vec())]),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "four screenshots",
+            handoff_form((0..4).map(|i| ("s.png", png_bytes(i))).collect()),
+            422,
+            "invalid_input",
+        ),
+        (
+            "a screenshot over 5 MiB",
+            handoff_form(vec![("big.png", big)]),
+            413,
+            "body_too_large",
+        ),
+        (
+            "no payload part",
+            reqwest::multipart::Form::new().part(
+                "screenshot",
+                reqwest::multipart::Part::bytes(png_bytes(2)).file_name("a.png"),
+            ),
+            422,
+            "invalid_input",
+        ),
+        (
+            "a form over 16 MiB",
+            // Just over the limit, so the client has sent everything when the answer comes.
+            reqwest::multipart::Form::new().text(
+                "payload",
+                json!({"tenant": "fictart", "contact_email": "kim@customer.test",
+                       "note": "x".repeat(16 * 1024 * 1024 + 1024)})
+                .to_string(),
+            ),
+            413,
+            "body_too_large",
+        ),
+    ];
+    for (what, form, status, code) in cases {
+        let (got, body) = app.post_form("/api/v1/escalations", form);
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {body}"
+        );
+    }
+    let tickets = app.runtime.block_on(app.store.tickets(None, 10)).unwrap();
+    assert!(tickets.is_empty(), "no ticket was stored half-way");
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use askdesk::answer::Pipeline;
 use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
 use askdesk::http::{serve, AccessKeys, AppState, Secret};
 use askdesk::store::SqliteStore;
@@ -26,6 +27,11 @@ pub struct App {
 }
 
 pub fn spawn_app() -> App {
+    spawn_app_with(pipeline())
+}
+
+/// The test app answering with `pipeline` (e.g. one in LLM mode).
+pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -48,7 +54,7 @@ pub fn spawn_app() -> App {
         ));
         tokio::spawn(outbox.clone().run(std::future::pending()));
         let state = AppState {
-            pipeline: pipeline(),
+            pipeline,
             store: store.clone(),
             outbox,
             metrics: Default::default(),
@@ -75,7 +81,7 @@ pub fn spawn_app() -> App {
 impl App {
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .json(body)
                 .send()
@@ -92,7 +98,7 @@ impl App {
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .header("content-type", content_type)
                 .body(body)
@@ -103,16 +109,32 @@ impl App {
         })
     }
 
+    pub fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let r = crate::helpers::http_client()
+                .post(format!("{}{path}", self.base))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
         self.runtime.block_on(async {
-            let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+            let r = crate::helpers::http_client()
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     }
 
     pub fn stream(&self, body: &Value) -> String {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}/api/v1/chat", self.base))
                 .header("accept", "text/event-stream")
                 .json(body)

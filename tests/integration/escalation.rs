@@ -56,7 +56,7 @@ async fn escalated_ticket(store: &SqliteStore) -> askdesk::store::Ticket {
         &answer,
         Some("jane@customer.test"),
     );
-    store.create_ticket(new).await.unwrap()
+    store.create_ticket(new, Vec::new()).await.unwrap()
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn undeliverable_tickets_are_marked_failed_and_can_be_retried() {
         // A permanent problem (a broken support address) fails at once.
         let mut bad = store.ticket(&ticket.id).await.unwrap().unwrap().content;
         bad.support_email = "not an address".into();
-        let bad = store.create_ticket(bad).await.unwrap();
+        let bad = store.create_ticket(bad, Vec::new()).await.unwrap();
         fixed.deliver_due().await.unwrap();
         let bad = store.ticket(&bad.id).await.unwrap().unwrap();
         assert_eq!((bad.status, bad.attempts), (TicketStatus::Failed, 1));

@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 use crate::app::{spawn_app, App, ADMIN_KEY, API_KEY};
 
 fn client(app: &App) -> Client<OpenAIConfig> {
+    // async-openai builds a reqwest client, which needs the process's TLS provider first.
+    askdesk::llm::install_tls_provider();
     Client::with_config(
         OpenAIConfig::new()
             .with_api_base(format!("{}/v1", app.base))
@@ -63,7 +65,7 @@ fn content(response: &CreateChatCompletionResponse) -> String {
 /// string when it is not JSON).
 fn raw(app: &App, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
     app.runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = crate::helpers::http_client();
         let url = format!("{}{path}", app.base);
         let mut request = match body {
             Some(body) => client.post(url).json(body),

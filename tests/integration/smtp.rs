@@ -61,6 +61,23 @@ impl SmtpServer {
         self.port
     }
 
+    /// Waits (up to 10 s) until at least `n` messages have arrived and returns them.
+    pub fn wait_for_messages(&self, n: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "expected {n} email(s), got {}",
+                messages.len()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The raw messages received so far.
     pub fn messages(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
@@ -104,4 +121,43 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The attachments of a raw message as (file name, content type, bytes), parsed by Python's
+/// standard `email` package so the MIME structure is checked by an independent reader.
+pub fn attachments(raw: &str) -> Vec<(String, String, Vec<u8>)> {
+    let python = crate::helpers::repo_root().join(".cache/test-venv/bin/python");
+    let script = r#"
+import email, json, sys
+from email import policy
+msg = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)
+print(json.dumps([[p.get_filename(), p.get_content_type(), p.get_payload(decode=True).hex()]
+                  for p in msg.iter_attachments()]))
+"#;
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(raw.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the email could not be parsed");
+    let parts: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+    parts
+        .into_iter()
+        .map(|(name, kind, hex)| {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            (name, kind, bytes)
+        })
+        .collect()
 }
