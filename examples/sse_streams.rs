@@ -33,6 +33,10 @@ async fn main() -> anyhow::Result<()> {
             .env("OPENAI_BASE_URL", &model)
             .env("ASKDESK_LLM_TIMEOUT_MS", "120000")
             .env("ASKDESK_LLM_FIRST_TOKEN_TIMEOUT_MS", "60000")
+            // One client opening 500 streams at once: the per-IP and per-tenant limits would
+            // (rightly) refuse most of them.
+            .env("ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE", "0")
+            .env("ASKDESK_RATE_LIMIT_PER_TENANT_PER_MINUTE", "0")
             .stdout(Stdio::null())
             .spawn()?,
     );

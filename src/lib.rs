@@ -15,12 +15,14 @@
 //! - [`http`]: the axum service (`askdesk serve`): chat JSON/SSE, handoff, feedback, health.
 //! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports.
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
+//! - [`config`]: the service configuration: defaults, TOML file, environment, flags.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
 
 pub mod answer;
 pub mod beir;
 pub mod cli;
 mod cli_eval;
+pub mod config;
 pub mod embed;
 pub mod engine;
 pub mod escalate;

@@ -111,6 +111,7 @@ pub async fn chat_completions(
         .pipeline
         .tenant(&req.model)
         .ok_or_else(|| ApiError::NotFound(format!("unknown model {:?}", req.model)))?;
+    state.limits.check_tenant(&req.model)?;
     let (question, history) = conversation(&req.messages)?;
     let answer = state
         .pipeline

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askdesk::answer::Pipeline;
+use askdesk::config::{CorsConfig, RateLimitConfig};
 use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
-use askdesk::http::{serve, AccessKeys, AppState, Secret};
+use askdesk::http::{serve, AccessKeys, AppState, CorsPolicy, RateLimits, Secret};
 use askdesk::store::SqliteStore;
 use serde_json::Value;
 
@@ -32,6 +33,12 @@ pub fn spawn_app() -> App {
 
 /// The test app answering with `pipeline` (e.g. one in LLM mode).
 pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
+    spawn_app_limited(pipeline, RateLimitConfig::off())
+}
+
+/// The test app with these rate limits (every other variant has none, so that tests sending
+/// many requests are not refused).
+pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -63,6 +70,8 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
                 admin: Some(Secret::new(ADMIN_KEY)),
                 api: vec![Secret::new(API_KEY)],
             }),
+            cors: CorsPolicy::new(&CorsConfig::default()),
+            limits: Arc::new(RateLimits::new(&rate_limit)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -78,7 +87,54 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
     }
 }
 
+/// A response with its headers, for tests that look at more than the body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// The JSON body, or the text as a JSON string, or null when empty.
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
 impl App {
+    /// Any request: `method` and `path`, extra `headers`, and a JSON `body` when given.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        self.runtime.block_on(async {
+            let mut request = crate::helpers::http_client()
+                .request(method.parse().unwrap(), format!("{}{path}", self.base));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let r = request.send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            let text = r.text().await.unwrap();
+            let body = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            };
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        })
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.runtime.block_on(async {
             let r = crate::helpers::http_client()

@@ -13,7 +13,10 @@ use async_openai::Client;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use crate::app::{spawn_app, App, ADMIN_KEY, API_KEY};
+use askdesk::config::RateLimitConfig;
+
+use crate::answers::pipeline;
+use crate::app::{spawn_app, spawn_app_limited, App, ADMIN_KEY, API_KEY};
 
 fn client(app: &App) -> Client<OpenAIConfig> {
     // async-openai builds a reqwest client, which needs the process's TLS provider first.
@@ -61,27 +64,16 @@ fn content(response: &CreateChatCompletionResponse) -> String {
     response.choices[0].message.content.clone().unwrap()
 }
 
-/// A raw request with an optional bearer key; returns the status and the body as JSON (or as a
-/// string when it is not JSON).
+/// A raw call with an optional bearer key: GET without a body, POST with one.
 fn raw(app: &App, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
-    app.runtime.block_on(async {
-        let client = crate::helpers::http_client();
-        let url = format!("{}{path}", app.base);
-        let mut request = match body {
-            Some(body) => client.post(url).json(body),
-            None => client.get(url),
-        };
-        if let Some(key) = key {
-            request = request.header("authorization", format!("Bearer {key}"));
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    })
+    let bearer = key.map(|k| format!("Bearer {k}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
+    let method = if body.is_some() { "POST" } else { "GET" };
+    let reply = app.request(method, path, &headers, body);
+    (reply.status, reply.body)
 }
 
 /// Answers and escalations counted at `/metrics`.
@@ -455,4 +447,44 @@ fn the_official_python_client_gets_the_same_answer_streamed_or_not() {
             "each call is its own stored exchange"
         );
     }
+}
+
+#[test]
+fn completions_count_against_the_tenants_answer_budget() {
+    // Two at once, then one a minute: the third stays refused however slow the machine.
+    let limits = RateLimitConfig {
+        per_tenant_per_minute: 1,
+        per_tenant_burst: 2,
+        ..RateLimitConfig::off()
+    };
+    let app = spawn_app_limited(pipeline(), limits);
+    let ask_fictart = json!({"model": "fictart", "messages": [{"role": "user", "content": "Can I get a refund?"}]});
+    for _ in 0..2 {
+        let (status, body) = raw(
+            &app,
+            "/v1/chat/completions",
+            Some(API_KEY),
+            Some(&ask_fictart),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = raw(
+        &app,
+        "/v1/chat/completions",
+        Some(API_KEY),
+        Some(&ask_fictart),
+    );
+    assert_eq!(
+        (status, error_code(&body)),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
+    let ask_other = json!({"model": "stable-diffusion-web", "messages": [{"role": "user", "content": "Can I get a refund?"}]});
+    let (status, body) = raw(
+        &app,
+        "/v1/chat/completions",
+        Some(API_KEY),
+        Some(&ask_other),
+    );
+    assert_eq!(status, 200, "another tenant's budget is its own: {body}");
 }
