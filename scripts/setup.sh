@@ -96,14 +96,17 @@ setup_peer() {
   touch "$stamp"
 }
 
-# What the integration tests run against: a real SMTP server (aiosmtpd) on loopback.
+# What the integration tests run against: a real SMTP server (aiosmtpd) on loopback, and the
+# official OpenAI Python client calling askdesk's OpenAI-compatible API. The stamp's number goes
+# up with the package list, so an existing venv gets what was added (pip keeps what is there).
 setup_test() {
   local venv="$CACHE/test-venv"
-  if [ -f "$venv/.askdesk-test-1" ]; then return 0; fi
-  log "creating $venv (aiosmtpd for the SMTP tests)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet aiosmtpd==1.4.6
-  touch "$venv/.askdesk-test-1"
+  local stamp="$venv/.askdesk-test-2"
+  if [ -f "$stamp" ]; then return 0; fi
+  log "setting up $venv (aiosmtpd for the SMTP tests, openai for the OpenAI-compatible API tests)"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet aiosmtpd==1.4.6 openai==3.54.0
+  touch "$stamp"
 }
 
 # A real local LLM behind an OpenAI-compatible server (llama.cpp's, compiled by pip: ~4.5 min

@@ -84,7 +84,7 @@ pub async fn open_conversation(
     Ok(turns.into_iter().skip(skip).collect())
 }
 
-fn answer_error(e: AnswerError) -> ApiError {
+pub(super) fn answer_error(e: AnswerError) -> ApiError {
     match e {
         AnswerError::Request(e) => ApiError::Invalid(e.to_string()),
         AnswerError::UnknownTenant(t) => ApiError::NotFound(format!("unknown tenant {t:?}")),

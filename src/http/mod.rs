@@ -1,6 +1,7 @@
 //! The HTTP service (`askdesk serve`): the chat API, handoff and feedback, the public tenant
-//! config, health checks and metrics, and the static files of `web/`. Handlers translate HTTP to
-//! library calls and back; the answer pipeline, store and outbox know nothing of HTTP.
+//! config, the OpenAI-compatible API, health checks and metrics, and the static files of `web/`.
+//! Handlers translate HTTP to library calls and back; the answer pipeline, store and outbox know
+//! nothing of HTTP.
 
 mod auth;
 mod chat;
@@ -8,6 +9,7 @@ mod cors;
 mod error;
 mod handoff;
 mod metrics;
+mod openai_compat;
 mod rate_limit;
 mod screenshots;
 
@@ -67,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/chat", post(chat::chat))
         .route("/api/v1/feedback", post(handoff::feedback))
         .route("/api/v1/tenants/{id}", get(handoff::tenant_config))
+        .route(
+            "/v1/chat/completions",
+            post(openai_compat::chat_completions),
+        )
+        .route("/v1/models", get(openai_compat::models))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     // The handoff form may carry screenshots: it has its own, larger limit.
     let handoff = Router::new()

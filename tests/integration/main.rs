@@ -13,5 +13,6 @@ mod knowledge_engine;
 mod limits;
 mod llm;
 mod metrics;
+mod openai_compat;
 mod real_llm;
 mod smtp;
