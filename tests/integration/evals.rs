@@ -540,3 +540,28 @@ fn judge_grades_answered_cases_with_the_configured_llm() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--judge needs an LLM"), "{stderr}");
 }
+
+#[test]
+fn url_mode_against_the_real_service_scores_like_in_process() {
+    let app = crate::app::spawn_app();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = "tenant: fictart\ncases:\n  - id: refund\n    question: \"Can I get my money back?\"\n    expect:\n      outcome: answer\n      facts: [\"7 days\"]\n      context: [\"7 days\"]\n      forbid: [\"14 days\"]\n  - id: follow-up\n    question: \"and after that?\"\n    history:\n      - {role: user, content: \"What is your refund policy?\"}\n      - {role: assistant, content: \"Within 7 days of purchase you can get a full refund.\"}\n    expect:\n      outcome: answer\n      facts: [\"not available\"]\n  - id: human\n    question: \"I want to talk to a real person\"\n    expect:\n      outcome: escalate\n";
+    write_files(dir.path(), &[("suite.yaml", cases)]);
+    let json = dir.path().join("report.json");
+    let (code, stdout, stderr) = eval_with(
+        &[
+            "--url",
+            &app.base,
+            "--json",
+            json.to_str().unwrap(),
+            dir.path().join("suite.yaml").to_str().unwrap(),
+        ],
+        |c| {
+            c.env("ASKDESK_API_KEY", crate::app::API_KEY);
+        },
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(report["summary"]["pass_rate"], 1.0, "{report}");
+    assert_eq!(report["summary"]["context_recall_at_3"], 1.0, "{report}");
+}
