@@ -93,7 +93,11 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvalArgs {
+    /// `eval draft`; without a subcommand, `eval SUITE...` runs suites.
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
     #[command(flatten)]
     pub folders: Folders,
     #[arg(long, value_enum, default_value_t = AnswerMode::Extractive)]
@@ -124,6 +128,33 @@ pub struct EvalArgs {
     pub suites: Vec<PathBuf>,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Draft eval cases from real conversations: thumbs-down answers and low-confidence
+    /// escalations, with `outcome: TODO` for the support lead to decide.
+    Draft(Box<DraftArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct DraftArgs {
+    /// Only conversations from this day on (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub since: String,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Data folder holding the store (askdesk.db).
+    #[arg(long, env = "ASKDESK_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Write the one tenant's draft to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder for one `<tenant>.yaml` per tenant when --out is not given (not read by
+    /// `askdesk eval evals/`, which does not descend into folders).
+    #[arg(long, default_value = "evals/drafts")]
+    pub dir: PathBuf,
+}
+
 /// Input that cannot be used (bad suite, bad flags): `main` exits with status 2 for it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -150,7 +181,10 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// (status 2 for an [`InputError`], 1 otherwise).
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Command::Eval(args) = cli.command {
-        return crate::cli_eval::eval(args);
+        return match args.command {
+            Some(EvalCommand::Draft(draft)) => crate::cli_eval::draft(*draft),
+            None => crate::cli_eval::eval(args),
+        };
     }
     run_simple(cli.command).map(|()| 0)
 }
@@ -264,6 +298,9 @@ fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
             metrics: Default::default(),
             web_dir: web,
             keys: Arc::new(crate::http::AccessKeys::from_env()),
+            knowledge_dir: folders.knowledge.clone(),
+            data_dir: folders.data.clone(),
+            reindexing: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind(bind)
             .await

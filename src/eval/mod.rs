@@ -1,6 +1,7 @@
 //! Answer-quality evals: run suites through the answer pipeline, score each case, summarise,
 //! compare with a baseline, and write reports (terminal, JSON, Markdown).
 
+pub mod draft;
 mod matching;
 mod report;
 mod suite;

@@ -2,6 +2,7 @@
 //! a real SMTP server receiving the handoff, and known admin and API keys. Shared by every test
 //! module that talks HTTP to the service.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ pub struct App {
     pub base: String,
     pub store: Arc<SqliteStore>,
     pub smtp: SmtpServer,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub runtime: tokio::runtime::Runtime,
 }
 
@@ -32,6 +33,17 @@ pub fn spawn_app() -> App {
 
 /// The test app answering with `pipeline` (e.g. one in LLM mode).
 pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
+    spawn(pipeline, crate::helpers::repo_root().join("knowledge"))
+}
+
+/// The test app serving (and re-indexing from) the knowledge folder `knowledge`.
+pub fn spawn_app_on(knowledge: &Path) -> App {
+    let options = askdesk::engine::EngineOptions::new(knowledge, None);
+    let engine = askdesk::engine::open(&options, crate::helpers::embedder(), None).unwrap();
+    spawn(Arc::new(engine.pipeline()), knowledge.to_path_buf())
+}
+
+fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -63,6 +75,9 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
                 admin: Some(Secret::new(ADMIN_KEY)),
                 api: vec![Secret::new(API_KEY)],
             }),
+            knowledge_dir,
+            data_dir: dir.path().to_path_buf(),
+            reindexing: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -73,12 +88,17 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
         base,
         store,
         smtp,
-        _dir: dir,
+        dir,
         runtime,
     }
 }
 
 impl App {
+    /// The app's data folder (store, indexes built by re-indexing, `eval-report.json`).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.runtime.block_on(async {
             let r = reqwest::Client::new()
