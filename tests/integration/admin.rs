@@ -704,5 +704,8 @@ fn eval_draft_turns_disliked_and_unanswered_questions_into_cases_to_decide() {
     // `askdesk eval SUITE...` still runs suites.
     let (code, _, stderr) = askdesk(&["eval", "--json", "/dev/null", "no-such-suite.yaml"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("no-such-suite.yaml"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no-such-suite.yaml: "),
+        "{stderr}"
+    );
 }
