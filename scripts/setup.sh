@@ -5,7 +5,9 @@
 #                              by scripts/quantize_model.py (in .cache/tools-venv, pinned versions)
 #   .cache/onnxruntime/        libonnxruntime.so (from the onnxruntime PyPI wheel; fastembed's ort needs >= 1.24)
 # Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
-# Usage: scripts/setup.sh [models] [test] [llm] [peer]   (default: models)
+#   e2e:                       Debian's chromium (when /usr/bin/chromium is missing) and tests/e2e's
+#                              node modules (npm ci: playwright-core, which never downloads a browser)
+# Usage: scripts/setup.sh [models] [test] [llm] [peer] [e2e]   (default: models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${ASKDESK_CACHE:-$PWD/.cache}"
@@ -120,12 +122,30 @@ setup_llm() {
   touch "$venv/.askdesk-llm-1"
 }
 
+# The browser tests (tests/e2e): Debian's chromium, driven by playwright-core from npm. The stamp
+# carries the lock file's hash, so a changed lock installs again.
+setup_e2e() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Debian's chromium for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-cache show chromium >/dev/null 2>&1 || apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  fi
+  local dir=tests/e2e stamp
+  stamp="$dir/node_modules/.askdesk-e2e-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  if [ -f "$stamp" ]; then return 0; fi
+  log "installing the browser tests' node modules (npm ci in $dir)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  touch "$stamp"
+}
+
 for component in "${@:-models}"; do
   case "$component" in
     models) setup_models ;;
     test) setup_test ;;
     llm) setup_llm ;;
     peer) setup_peer ;;
+    e2e) setup_e2e ;;
     *) log "unknown component: $component"; exit 2 ;;
   esac
 done

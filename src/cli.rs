@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::beir::{self, BeirSet};
+use crate::config::ServiceConfig;
 use crate::engine::{self, EngineOptions};
 use crate::index::{IndexSettings, Indexer};
 use crate::knowledge::Tenant;
@@ -17,14 +18,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the configuration comes from: the file, the environment, and these flags (which win).
 #[derive(Args, Debug, Clone)]
 pub struct Folders {
-    /// Knowledge folder: one sub-folder per tenant.
-    #[arg(long, env = "ASKDESK_KNOWLEDGE", default_value = "knowledge")]
-    pub knowledge: PathBuf,
-    /// Data folder for indexes, caches and the store.
-    #[arg(long, env = "ASKDESK_DATA", default_value = "data")]
-    pub data: PathBuf,
+    /// TOML configuration file (every key: askdesk.example.toml).
+    #[arg(long, env = "ASKDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Knowledge folder: one sub-folder per tenant [default: knowledge].
+    #[arg(long)]
+    pub knowledge: Option<PathBuf>,
+    /// Data folder for indexes, caches and the store [default: data].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+impl Folders {
+    /// The configuration: defaults < file < environment < these flags.
+    pub fn load(&self) -> anyhow::Result<ServiceConfig> {
+        let mut config =
+            ServiceConfig::load(self.config.as_deref()).map_err(|e| InputError(e.to_string()))?;
+        if let Some(knowledge) = &self.knowledge {
+            config.knowledge = knowledge.clone();
+        }
+        if let Some(data) = &self.data {
+            config.data = data.clone();
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,12 +73,12 @@ pub enum Command {
     Serve {
         #[command(flatten)]
         folders: Folders,
-        /// Address to listen on.
-        #[arg(long, env = "ASKDESK_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// Folder of static files served at `/`.
-        #[arg(long, default_value = "web")]
-        web: PathBuf,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        bind: Option<String>,
+        /// Folder of static files served at `/` [default: web].
+        #[arg(long)]
+        web: Option<PathBuf>,
     },
     /// Answer one question as the chat would (answer with citations, or escalate).
     Ask {
@@ -143,9 +163,9 @@ pub struct DraftArgs {
     /// Only this tenant.
     #[arg(long)]
     pub tenant: Option<String>,
-    /// Data folder holding the store (askdesk.db).
-    #[arg(long, env = "ASKDESK_DATA", default_value = "data")]
-    pub data: PathBuf,
+    /// The configuration; its data folder holds the store (askdesk.db).
+    #[command(flatten)]
+    pub folders: Folders,
     /// Write the one tenant's draft to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -192,8 +212,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 fn run_simple(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Eval(_) => unreachable!("handled by run"),
-        Command::Index { folders } => index(folders),
-        Command::Serve { folders, bind, web } => serve(folders, &bind, web),
+        Command::Index { folders } => index(&folders.load()?),
+        Command::Serve { folders, bind, web } => {
+            let mut config = folders.load()?;
+            config.bind = bind.unwrap_or(config.bind);
+            config.web = web.unwrap_or(config.web);
+            serve(config)
+        }
         Command::Search {
             folders,
             tenant,
@@ -233,14 +258,14 @@ pub(crate) fn open_engine(
     Ok(engine)
 }
 
-pub(crate) fn options(folders: &Folders, progress: bool) -> EngineOptions {
-    let mut options = EngineOptions::new(&folders.knowledge, Some(folders.data.clone()));
+pub(crate) fn options(config: &ServiceConfig, progress: bool) -> EngineOptions {
+    let mut options = EngineOptions::new(&config.knowledge, Some(config.data.clone()));
     options.progress = progress;
     options
 }
 
-fn index(folders: Folders) -> anyhow::Result<()> {
-    let mut options = options(&folders, true);
+fn index(config: &ServiceConfig) -> anyhow::Result<()> {
+    let mut options = options(config, true);
     options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
     let engine = open_engine(&options, None)?;
     for r in &engine.reports {
@@ -256,33 +281,33 @@ fn index(folders: Folders) -> anyhow::Result<()> {
     if engine.reports.is_empty() {
         anyhow::bail!(
             "no tenant could be indexed from {}",
-            folders.knowledge.display()
+            config.knowledge.display()
         );
     }
     Ok(())
 }
 
-fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
-    let mut options = options(&folders, true);
+fn serve(config: ServiceConfig) -> anyhow::Result<()> {
+    let mut options = options(&config, true);
     options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
     let engine = open_engine(&options, None)?;
     if engine.tenants.is_empty() {
         anyhow::bail!(
             "no tenant could be loaded from {}",
-            folders.knowledge.display()
+            config.knowledge.display()
         );
     }
     let mut pipeline = engine.pipeline();
-    if let Some(generator) = engine::generator_from_env(std::path::Path::new("prompts"))? {
-        println!("askdesk: answers are written by the LLM (OPENAI_BASE_URL)");
+    if let Some(generator) = engine::generator(&config.llm, std::path::Path::new("prompts"))? {
+        println!("askdesk: answers are written by the LLM (llm.base_url)");
         pipeline = pipeline.with_generator(generator);
     }
     let pipeline = Arc::new(pipeline);
-    let mailer = crate::escalate::mailer_from_env(&folders.data).map_err(anyhow::Error::msg)?;
-    let from = crate::escalate::from_address_from_env().map_err(anyhow::Error::msg)?;
+    let mailer = crate::escalate::mailer(&config.smtp, &config.data).map_err(anyhow::Error::msg)?;
+    let from = crate::escalate::from_address(&config.smtp).map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async move {
         let store: Arc<dyn crate::store::Store> =
-            Arc::new(crate::store::SqliteStore::open(&folders.data.join("askdesk.db")).await?);
+            Arc::new(crate::store::SqliteStore::open(&config.data.join("askdesk.db")).await?);
         let outbox = Arc::new(crate::escalate::Outbox::new(
             Arc::clone(&store),
             mailer,
@@ -296,12 +321,15 @@ fn serve(folders: Folders, bind: &str, web: PathBuf) -> anyhow::Result<()> {
             store,
             outbox,
             metrics: Default::default(),
-            web_dir: web,
-            keys: Arc::new(crate::http::AccessKeys::from_env()),
-            knowledge_dir: folders.knowledge.clone(),
-            data_dir: folders.data.clone(),
+            keys: Arc::new(config.access_keys()),
+            cors: crate::http::CorsPolicy::new(&config.cors),
+            limits: Arc::new(crate::http::RateLimits::new(&config.rate_limit)),
+            web_dir: config.web.clone(),
+            knowledge_dir: config.knowledge.clone(),
+            data_dir: config.data.clone(),
             reindexing: Default::default(),
         };
+        let bind = &config.bind;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
@@ -332,7 +360,7 @@ fn search(
     json: bool,
     question: &str,
 ) -> anyhow::Result<()> {
-    let options = options(&folders, !json);
+    let options = options(&folders.load()?, !json);
     let engine = open_engine(&options, Some(std::slice::from_ref(&tenant)))?;
     let hits = engine.retriever.search(&tenant, question, k, mode)?;
     if json {
@@ -351,10 +379,11 @@ fn ask(
     json: bool,
     question: &str,
 ) -> anyhow::Result<()> {
+    let config = folders.load()?;
     let generator = match mode {
         AnswerMode::Llm => Some(
-            engine::generator_from_env(std::path::Path::new("prompts"))?.ok_or_else(|| {
-                anyhow::anyhow!("--mode llm needs OPENAI_BASE_URL (and ASKDESK_LLM_MODEL) set")
+            engine::generator(&config.llm, std::path::Path::new("prompts"))?.ok_or_else(|| {
+                anyhow::anyhow!("--mode llm needs llm.base_url (OPENAI_BASE_URL) set")
             })?,
         ),
         AnswerMode::Extractive => None,
@@ -367,7 +396,7 @@ fn ask(
         }
         None => Vec::new(),
     };
-    let options = options(&folders, !json);
+    let options = options(&config, !json);
     let engine = open_engine(&options, Some(std::slice::from_ref(&tenant)))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {

@@ -15,10 +15,12 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
             return Err(InputError("--min-pass-rate must be between 0 and 1".into()).into());
         }
     }
+    let config = args.folders.load()?;
     let generator = match args.mode {
         AnswerMode::Llm => Some(
-            engine::generator_from_env(std::path::Path::new("prompts"))?
-                .ok_or_else(|| InputError("--mode llm needs OPENAI_BASE_URL set".into()))?,
+            engine::generator(&config.llm, std::path::Path::new("prompts"))?.ok_or_else(|| {
+                InputError("--mode llm needs llm.base_url (OPENAI_BASE_URL) set".into())
+            })?,
         ),
         AnswerMode::Extractive => None,
     };
@@ -47,19 +49,19 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     tenants.sort();
     tenants.dedup();
     for suite in &suites {
-        if !args.folders.knowledge.join(&suite.tenant).is_dir() {
+        if !config.knowledge.join(&suite.tenant).is_dir() {
             return Err(InputError(format!(
                 "{}: unknown tenant {:?} (no folder in {})",
                 suite.path.display(),
                 suite.tenant,
-                args.folders.knowledge.display()
+                config.knowledge.display()
             ))
             .into());
         }
     }
 
     let quiet = args.json.is_some() && args.markdown.is_none();
-    let options = options(&args.folders, !quiet);
+    let options = options(&config, !quiet);
     let engine = crate::cli::open_engine(&options, Some(&tenants))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {
@@ -109,7 +111,7 @@ pub fn gate_status(
 /// exists is never overwritten: it may hold a lead's decisions.
 pub fn draft(args: DraftArgs) -> anyhow::Result<u8> {
     let since = eval::draft::parse_date(&args.since).map_err(InputError)?;
-    let db = args.data.join("askdesk.db");
+    let db = args.folders.load()?.data.join("askdesk.db");
     if !db.is_file() {
         return Err(InputError(format!("no store at {} (see --data)", db.display())).into());
     }

@@ -57,13 +57,13 @@ impl Engine {
     }
 }
 
-/// The LLM answerer from the environment (`OPENAI_BASE_URL` and friends) with the templates of
-/// `prompts_dir`, or None when no LLM is configured. A template that does not compile is an
-/// error naming its file and line.
-pub fn generator_from_env(
+/// The LLM answerer of the `[llm]` settings with the templates of `prompts_dir`, or None when
+/// no LLM is configured. A template that does not compile is an error naming its file and line.
+pub fn generator(
+    settings: &crate::config::LlmSettings,
     prompts_dir: &std::path::Path,
 ) -> anyhow::Result<Option<crate::answer::Generator>> {
-    let Some(config) = crate::llm::LlmConfig::from_env() else {
+    let Some(config) = settings.client_config() else {
         return Ok(None);
     };
     let prompts = Arc::new(crate::prompts::Prompts::load(prompts_dir).map_err(anyhow::Error::msg)?);

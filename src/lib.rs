@@ -16,12 +16,14 @@
 //! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports, drafts from the store.
 //! - [`gaps`]: unanswered questions grouped by meaning (the admin API's knowledge gaps).
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
+//! - [`config`]: the service configuration: defaults, TOML file, environment, flags.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
 
 pub mod answer;
 pub mod beir;
 pub mod cli;
 mod cli_eval;
+pub mod config;
 pub mod embed;
 pub mod engine;
 pub mod escalate;

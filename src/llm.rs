@@ -1,8 +1,7 @@
 //! The LLM seam: any OpenAI-compatible chat-completions endpoint through `async-openai`,
 //! streamed token by token, with typed errors that say whether a retry or a fallback makes sense.
-//! Configuration comes from `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `ASKDESK_LLM_MODEL`,
-//! `ASKDESK_LLM_TEMPERATURE`, `ASKDESK_LLM_MAX_TOKENS`, `ASKDESK_LLM_FIRST_TOKEN_TIMEOUT_MS` and
-//! `ASKDESK_LLM_TIMEOUT_MS`. The API key is never logged or put in an error.
+//! Configured by the `[llm]` section (see [`crate::config::LlmSettings`]). The API key is never
+//! logged or put in an error.
 
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -54,7 +53,7 @@ pub trait Llm: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
     pub base_url: String,
-    pub api_key: String,
+    pub api_key: crate::config::Secret,
     pub model: String,
     pub temperature: f32,
     pub max_tokens: u32,
@@ -64,27 +63,12 @@ pub struct LlmConfig {
     pub total_timeout: Duration,
 }
 
-impl LlmConfig {
-    /// The configuration from the environment, or None when `OPENAI_BASE_URL` is not set.
-    pub fn from_env() -> Option<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let number =
-            |name: &str, default: u64| var(name).and_then(|v| v.parse().ok()).unwrap_or(default);
-        Some(Self {
-            base_url: var("OPENAI_BASE_URL")?,
-            api_key: var("OPENAI_API_KEY").unwrap_or_else(|| "none".into()),
-            model: var("ASKDESK_LLM_MODEL").unwrap_or_else(|| "default".into()),
-            temperature: var("ASKDESK_LLM_TEMPERATURE")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0),
-            max_tokens: number("ASKDESK_LLM_MAX_TOKENS", 300) as u32,
-            first_token_timeout: Duration::from_millis(number(
-                "ASKDESK_LLM_FIRST_TOKEN_TIMEOUT_MS",
-                10_000,
-            )),
-            total_timeout: Duration::from_millis(number("ASKDESK_LLM_TIMEOUT_MS", 30_000)),
-        })
-    }
+/// Makes rustls use ring for every HTTPS client of the process (async-openai's reqwest client
+/// and any other): reqwest is built without a provider of its own, because its default one
+/// (aws-lc) is a large C build and lettre already brings ring. Building a reqwest client before
+/// this panics, so it is called at start-up and before any client is made. Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The async-openai client.
@@ -95,10 +79,11 @@ pub struct OpenAiLlm {
 
 impl OpenAiLlm {
     pub fn new(config: LlmConfig) -> Self {
+        install_tls_provider();
         let client = Client::with_config(
             OpenAIConfig::new()
                 .with_api_base(config.base_url.trim_end_matches('/'))
-                .with_api_key(config.api_key.clone()),
+                .with_api_key(config.api_key.expose()),
         );
         Self { client, config }
     }
@@ -114,10 +99,23 @@ fn classify(e: OpenAIError) -> LlmError {
                 LlmError::Transient(text)
             }
         }
-        OpenAIError::Reqwest(e) => LlmError::Transient(e.without_url().to_string()),
+        OpenAIError::Reqwest(e) => LlmError::Transient(error_chain(&e.without_url())),
         OpenAIError::InvalidArgument(e) => LlmError::Permanent(e),
         other => LlmError::Transient(other.to_string()),
     }
+}
+
+/// An error with its causes ("error sending request: ...: invalid peer certificate"), so a
+/// TLS or connection problem is named in the log. URLs are stripped by the caller.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn to_request(m: Message) -> Result<ChatCompletionRequestMessage, OpenAIError> {

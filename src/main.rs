@@ -10,6 +10,7 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    askdesk::llm::install_tls_provider();
     let cli = askdesk::cli::Cli::parse();
     match askdesk::cli::run(cli) {
         Ok(status) => std::process::ExitCode::from(status),

@@ -82,6 +82,9 @@ pub struct Timings {
     pub policy_ms: f64,
     pub retrieve_ms: f64,
     pub answer_ms: f64,
+    /// The part of `answer_ms` spent on the LLM writing the answer (LLM mode, when asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_ms: Option<f64>,
     pub total_ms: f64,
 }
 
@@ -239,6 +242,7 @@ impl Pipeline {
                 on_token,
             )
             .await;
+            timings.llm_ms = Some(ms(t));
         }
         timings.answer_ms = ms(t);
         timings.total_ms = ms(started);

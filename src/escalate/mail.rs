@@ -35,7 +35,9 @@ pub struct SmtpMailer {
 impl SmtpMailer {
     pub fn from_url(url: &str) -> Result<Self, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|_| "ASKDESK_SMTP_URL is not a valid smtp:// or smtps:// URL".to_string())?
+            .map_err(|_| {
+                "smtp.url (ASKDESK_SMTP_URL) is not a valid smtp:// or smtps:// URL".to_string()
+            })?
             .timeout(Some(std::time::Duration::from_secs(15)))
             .build();
         Ok(Self { transport })

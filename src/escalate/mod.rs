@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::answer::{Answer, EscalationReason, Turn};
+use crate::config::SmtpSettings;
 use crate::knowledge::TenantConfig;
 use crate::store::{HandoffValue, NewTicket, TicketPassage};
 
@@ -54,22 +55,18 @@ pub fn ticket_for(
     }
 }
 
-/// The transport from the environment: SMTP when `ASKDESK_SMTP_URL` is set, else `.eml` files in
-/// `<data>/outbox/` so the zero-configuration run still hands over.
-pub fn mailer_from_env(data_dir: &Path) -> Result<Arc<dyn Mailer>, String> {
-    match std::env::var("ASKDESK_SMTP_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        Some(url) => Ok(Arc::new(SmtpMailer::from_url(&url)?)),
+/// The transport: SMTP when `smtp.url` is set, else `.eml` files in `<data>/outbox/` so the
+/// zero-configuration run still hands over.
+pub fn mailer(smtp: &SmtpSettings, data_dir: &Path) -> Result<Arc<dyn Mailer>, String> {
+    match &smtp.url {
+        Some(url) => Ok(Arc::new(SmtpMailer::from_url(url.expose())?)),
         None => Ok(Arc::new(FileMailer::new(data_dir.join("outbox")))),
     }
 }
 
-/// The sender address: `ASKDESK_SMTP_FROM`, default `askdesk <askdesk@localhost>`.
-pub fn from_address_from_env() -> Result<Mailbox, String> {
-    let raw =
-        std::env::var("ASKDESK_SMTP_FROM").unwrap_or_else(|_| "askdesk <askdesk@localhost>".into());
-    raw.parse()
-        .map_err(|_| format!("ASKDESK_SMTP_FROM is not a valid address: {raw:?}"))
+/// The sender address of handoff emails (`smtp.from`).
+pub fn from_address(smtp: &SmtpSettings) -> Result<Mailbox, String> {
+    smtp.from
+        .parse()
+        .map_err(|_| format!("smtp.from is not a valid address: {:?}", smtp.from))
 }

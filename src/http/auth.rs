@@ -1,37 +1,13 @@
 //! API keys: the admin key that guards `/api/admin/*` and the server-to-server keys of the
-//! OpenAI-compatible endpoint. Keys are compared in constant time and never logged: their
-//! `Debug` form is redacted.
+//! OpenAI-compatible endpoint, from the `[keys]` configuration. Keys are compared in constant
+//! time and never logged: their `Debug` form is redacted.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
 use super::AppState;
-
-/// A secret string whose `Debug` output never shows its value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// Constant-time comparison: the time taken does not reveal how many bytes matched.
-    fn matches(&self, candidate: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use crate::config::Secret;
 
 /// The keys the service accepts. No admin key configured means the admin API is closed
 /// (every request gets 401), never open.
@@ -42,22 +18,6 @@ pub struct AccessKeys {
 }
 
 impl AccessKeys {
-    /// From `ASKDESK_ADMIN_KEY` and `ASKDESK_API_KEYS` (comma-separated); blank values ignored.
-    pub fn from_env() -> Self {
-        let admin = std::env::var("ASKDESK_ADMIN_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .map(|k| Secret::new(k.trim()));
-        let api = std::env::var("ASKDESK_API_KEYS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(Secret::new)
-            .collect();
-        Self { admin, api }
-    }
-
     pub fn is_admin(&self, candidate: &str) -> bool {
         self.admin.as_ref().is_some_and(|k| k.matches(candidate))
     }

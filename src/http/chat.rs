@@ -97,7 +97,7 @@ pub async fn chat(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
-    let turn = prepare_turn(&state, req).await?;
+    let turn = prepare_turn(&state, &headers, req).await?;
     if wants_stream(&headers) {
         return Ok(stream_turn(state, turn).into_response());
     }
@@ -133,13 +133,19 @@ pub(super) struct PreparedTurn {
     pub history: Vec<Turn>,
 }
 
-/// Checks the request and opens (or creates) its conversation. Nothing is stored for a request
-/// that fails a check.
-async fn prepare_turn(state: &AppState, req: ChatRequest) -> Result<PreparedTurn, ApiError> {
+/// Checks the request (origin, rate limit, values) and opens (or creates) its conversation.
+/// Nothing is stored for a request that fails a check.
+async fn prepare_turn(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: ChatRequest,
+) -> Result<PreparedTurn, ApiError> {
     let config = state
         .pipeline
         .tenant(&req.tenant)
         .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {:?}", req.tenant)))?;
+    state.cors.check(headers, &config)?;
+    state.limits.check_tenant(&req.tenant)?;
     if let Some(email) = &req.contact_email {
         if !is_plausible_email(email) {
             return Err(ApiError::Invalid(
@@ -188,7 +194,7 @@ pub(super) async fn finish_turn(
     answer: &Answer,
     message_id: String,
 ) -> Result<(String, Option<String>), ApiError> {
-    state.metrics.answered(answer.outcome);
+    state.metrics.answered(answer);
     let ticket_id = match (&answer.outcome, &turn.contact_email) {
         (Outcome::Escalate, Some(email)) => {
             let mut ticket = crate::escalate::ticket_for(

@@ -21,6 +21,12 @@ pub enum ApiError {
     /// A conversation token that does not belong to the conversation.
     #[error("this conversation token is not valid for the conversation")]
     Forbidden,
+    /// A browser request from an origin the tenant does not allow (CORS).
+    #[error("this website is not allowed to use this brand's chat")]
+    OriginNotAllowed,
+    /// Too many requests from one client or for one tenant; retry after this many seconds.
+    #[error("too many requests; please wait {0} s and try again")]
+    RateLimited(u64),
     /// A missing or wrong API key (admin or server-to-server).
     #[error("a valid API key is required: send it as `Authorization: Bearer <key>`")]
     Unauthorized,
@@ -43,6 +49,8 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "invalid_conversation_token"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::OriginNotAllowed => (StatusCode::FORBIDDEN, "origin_not_allowed"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -67,7 +75,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
-        (status, Json(self.body())).into_response()
+        let mut response = (status, Json(self.body())).into_response();
+        if let ApiError::RateLimited(seconds) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        response
     }
 }
 

@@ -2,7 +2,7 @@
 //! reads (brand, greeting, colour, handoff fields).
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
@@ -35,11 +35,14 @@ pub async fn escalate(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
+    let headers = request.headers().clone();
     let (req, screenshots) = read_escalation(&state, request).await?;
     let config = state
         .pipeline
         .tenant(&req.tenant)
         .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {:?}", req.tenant)))?;
+    state.cors.check(&headers, &config)?;
+    state.limits.check_tenant(&req.tenant)?;
     if !is_plausible_email(&req.contact_email) {
         return Err(ApiError::Invalid(
             "contact_email is not a valid email address".into(),
@@ -176,12 +179,14 @@ pub async fn feedback(
 /// `GET /api/v1/tenants/{id}`: what the widget needs to present the brand.
 pub async fn tenant_config(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let c = state
         .pipeline
         .tenant(&id)
         .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {id:?}")))?;
+    state.cors.check(&headers, &c)?;
     Ok(Json(serde_json::json!({
         "id": id,
         "name": c.name,

@@ -6,28 +6,42 @@
 mod admin;
 mod auth;
 mod chat;
+mod cors;
 mod error;
 mod handoff;
+mod metrics;
+mod rate_limit;
 mod screenshots;
 
-pub use auth::{AccessKeys, RequireAdmin, RequireApiKey, Secret};
+pub use crate::config::Secret;
+pub use auth::{AccessKeys, RequireAdmin, RequireApiKey};
+pub use cors::CorsPolicy;
 pub use error::ApiError;
+pub use metrics::Metrics;
+pub use rate_limit::RateLimits;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
-use crate::answer::{Outcome, Pipeline};
+use crate::answer::Pipeline;
 use crate::escalate::Outbox;
 use crate::store::Store;
+
+/// The public, browser-facing API: CORS and the per-IP limit apply here only.
+const PUBLIC_API_PREFIX: &str = "/api/v1/";
+
+fn is_public_api(path: &str) -> bool {
+    path.starts_with(PUBLIC_API_PREFIX)
+}
 
 /// Largest JSON body accepted by the chat, feedback and handoff endpoints.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -41,6 +55,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Admin and server-to-server API keys.
     pub keys: Arc<AccessKeys>,
+    /// Which browser origins may call the public API, per tenant.
+    pub cors: CorsPolicy,
+    /// Per client IP and per tenant.
+    pub limits: Arc<RateLimits>,
     /// Static files served at `/` (the widget and demo pages).
     pub web_dir: PathBuf,
     /// The knowledge folder the admin API re-indexes from.
@@ -49,31 +67,6 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// Held while a re-index runs, so only one runs at a time.
     pub reindexing: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// Counters exported at `/metrics` in the Prometheus text format.
-#[derive(Default)]
-pub struct Metrics {
-    answers: AtomicU64,
-    escalations: AtomicU64,
-}
-
-impl Metrics {
-    pub fn answered(&self, outcome: Outcome) {
-        let counter = match outcome {
-            Outcome::Answer => &self.answers,
-            Outcome::Escalate => &self.escalations,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn render(&self) -> String {
-        format!(
-            "# HELP askdesk_answers_total Chat turns by outcome.\n# TYPE askdesk_answers_total counter\naskdesk_answers_total{{outcome=\"answer\"}} {}\naskdesk_answers_total{{outcome=\"escalate\"}} {}\n",
-            self.answers.load(Ordering::Relaxed),
-            self.escalations.load(Ordering::Relaxed)
-        )
-    }
 }
 
 /// The application's routes.
@@ -101,8 +94,13 @@ pub fn router(state: AppState) -> Router {
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::export))
         .fallback_service(ServeDir::new(&state.web_dir))
+        // Innermost first: the per-IP limit, CORS around it (so a 429 can be read by the page
+        // and preflights are never limited), the metrics around both.
+        .layer(from_fn_with_state(state.clone(), rate_limit::per_client_ip))
+        .layer(from_fn_with_state(state.clone(), cors::layer))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
         // Outermost first: give every request an id, log it in the request's span, return it.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -134,23 +132,17 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.metrics.render(),
-    )
-}
-
 /// Serves on `listener` until `shutdown` completes, then finishes open requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address is the client IP of the per-IP rate limit.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -16,7 +16,7 @@ use crate::cli::askdesk;
 use crate::helpers::{acme_knowledge, write_files};
 use crate::smtp::header;
 
-/// An HTTP request with an optional bearer key and JSON body; the response status and JSON.
+/// A request with an optional bearer key and JSON body: the status and JSON body.
 fn call(
     app: &App,
     method: &str,
@@ -24,27 +24,13 @@ fn call(
     key: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    app.runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let url = format!("{}{path}", app.base);
-        let mut request = match method {
-            "GET" => client.get(url),
-            _ => client.post(url),
-        };
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    })
+    let authorization = key.map(|k| format!("Bearer {k}"));
+    let headers: Vec<(&str, &str)> = authorization
+        .iter()
+        .map(|a| ("authorization", a.as_str()))
+        .collect();
+    let reply = app.request(method, path, &headers, body);
+    (reply.status, reply.body)
 }
 
 fn admin(app: &App, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
@@ -435,7 +421,7 @@ fn gaps_group_paraphrases_of_a_missing_topic_and_keep_others_apart() {
 fn chat_until(app: &App, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<u16>> {
     let base = app.base.clone();
     app.runtime.spawn(async move {
-        let client = reqwest::Client::new();
+        let client = crate::helpers::http_client();
         let mut statuses = Vec::new();
         // Bounded: at most 2,000 turns even if the flag were never set.
         for _ in 0..2000 {
@@ -511,7 +497,7 @@ fn reindex_swaps_in_new_knowledge_while_customers_chat_and_refuses_a_broken_tena
     );
     let both: Vec<(u16, Value)> = app.runtime.block_on(async {
         let request = || {
-            reqwest::Client::new()
+            crate::helpers::http_client()
                 .post(format!("{}/api/admin/reindex", app.base))
                 .bearer_auth(ADMIN_KEY)
                 .send()

@@ -230,7 +230,9 @@ fn operations_endpoints_answer() {
     let app = spawn_app();
     assert_eq!(app.get("/healthz").0, 200);
     let id = app.runtime.block_on(async {
-        reqwest::get(format!("{}/healthz", app.base))
+        crate::helpers::http_client()
+            .get(format!("{}/healthz", app.base))
+            .send()
             .await
             .unwrap()
             .headers()

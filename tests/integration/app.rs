@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use askdesk::answer::Pipeline;
+use askdesk::config::{CorsConfig, RateLimitConfig};
 use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
-use askdesk::http::{serve, AccessKeys, AppState, Secret};
+use askdesk::http::{serve, AccessKeys, AppState, CorsPolicy, RateLimits, Secret};
 use askdesk::store::SqliteStore;
 use serde_json::Value;
 
@@ -33,17 +34,31 @@ pub fn spawn_app() -> App {
 
 /// The test app answering with `pipeline` (e.g. one in LLM mode).
 pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
-    spawn(pipeline, crate::helpers::repo_root().join("knowledge"))
+    spawn_app_limited(pipeline, RateLimitConfig::off())
+}
+
+/// The test app with these rate limits (every other variant has none, so that tests sending
+/// many requests are not refused).
+pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -> App {
+    spawn(
+        pipeline,
+        crate::helpers::repo_root().join("knowledge"),
+        rate_limit,
+    )
 }
 
 /// The test app serving (and re-indexing from) the knowledge folder `knowledge`.
 pub fn spawn_app_on(knowledge: &Path) -> App {
     let options = askdesk::engine::EngineOptions::new(knowledge, None);
     let engine = askdesk::engine::open(&options, crate::helpers::embedder(), None).unwrap();
-    spawn(Arc::new(engine.pipeline()), knowledge.to_path_buf())
+    spawn(
+        Arc::new(engine.pipeline()),
+        knowledge.to_path_buf(),
+        RateLimitConfig::off(),
+    )
 }
 
-fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf) -> App {
+fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf, rate_limit: RateLimitConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -75,6 +90,8 @@ fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf) -> App {
                 admin: Some(Secret::new(ADMIN_KEY)),
                 api: vec![Secret::new(API_KEY)],
             }),
+            cors: CorsPolicy::new(&CorsConfig::default()),
+            limits: Arc::new(RateLimits::new(&rate_limit)),
             knowledge_dir,
             data_dir: dir.path().to_path_buf(),
             reindexing: Default::default(),
@@ -93,15 +110,62 @@ fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf) -> App {
     }
 }
 
+/// A response with its headers, for tests that look at more than the body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// The JSON body, or the text as a JSON string, or null when empty.
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
 impl App {
     /// The app's data folder (store, indexes built by re-indexing, `eval-report.json`).
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
 
+    /// Any request: `method` and `path`, extra `headers`, and a JSON `body` when given.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        self.runtime.block_on(async {
+            let mut request = crate::helpers::http_client()
+                .request(method.parse().unwrap(), format!("{}{path}", self.base));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let r = request.send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            let text = r.text().await.unwrap();
+            let body = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            };
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        })
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .json(body)
                 .send()
@@ -118,7 +182,7 @@ impl App {
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .header("content-type", content_type)
                 .body(body)
@@ -131,7 +195,7 @@ impl App {
 
     pub fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> (u16, Value) {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}{path}", self.base))
                 .multipart(form)
                 .send()
@@ -143,14 +207,18 @@ impl App {
 
     pub fn get(&self, path: &str) -> (u16, String) {
         self.runtime.block_on(async {
-            let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+            let r = crate::helpers::http_client()
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     }
 
     pub fn stream(&self, body: &Value) -> String {
         self.runtime.block_on(async {
-            let r = reqwest::Client::new()
+            let r = crate::helpers::http_client()
                 .post(format!("{}/api/v1/chat", self.base))
                 .header("accept", "text/event-stream")
                 .json(body)

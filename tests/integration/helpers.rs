@@ -47,3 +47,10 @@ pub fn acme_knowledge(docs: &[(&str, &str)]) -> tempfile::TempDir {
     write_files(dir.path(), &docs);
     dir
 }
+
+/// An HTTP client for talking to the test servers. The TLS provider must be installed before
+/// any reqwest client is built (see `askdesk::llm::install_tls_provider`).
+pub fn http_client() -> reqwest::Client {
+    askdesk::llm::install_tls_provider();
+    reqwest::Client::new()
+}

@@ -8,6 +8,7 @@ use askdesk::answer::{EscalationReason, Generator, Outcome, Pipeline, Role, Turn
 use askdesk::engine::{self, EngineOptions};
 use askdesk::llm::{LlmConfig, OpenAiLlm};
 use askdesk::prompts::Prompts;
+use askdesk::store::Store;
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -294,7 +295,7 @@ fn the_chat_stream_forwards_the_models_tokens_as_they_arrive() {
         " if no credits were used [9].",
     );
     let (before_gate, after_gate) = app.runtime.block_on(async {
-        let mut response = reqwest::Client::new()
+        let mut response = crate::helpers::http_client()
             .post(format!("{}/api/v1/chat", app.base))
             .header("accept", "text/event-stream")
             .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
@@ -347,4 +348,181 @@ fn delta_text(sse: &str) -> String {
         .filter_map(|data| serde_json::from_str::<Value>(data).ok())
         .map(|d| d["text"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// An OpenAI-compatible server speaking HTTPS with the self-signed certificate of
+/// `tests/fixtures/tls`: it answers every request with one cited answer. Returns its base URL.
+fn https_model(runtime: &tokio::runtime::Runtime) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = repo_root().join("tests/fixtures/tls");
+    let certs = vec![CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://127.0.0.1:{}/v1", listener.local_addr().unwrap().port());
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake: nothing to do.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let body = sse_chunks(
+                        "Within 7 days, if no credits were used, you get a full refund [1].",
+                    ) + "data: [DONE]\n\n";
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(response.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        url
+    })
+}
+
+#[test]
+fn https_model_endpoints_work_and_their_certificates_are_checked() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = https_model(&runtime);
+
+    // The system's trusted roots do not include the test certificate: refused, and the log
+    // line says why.
+    let config = LlmConfig {
+        base_url: url.clone(),
+        api_key: "sk-test-secret".into(),
+        model: "fake".into(),
+        temperature: 0.0,
+        max_tokens: 50,
+        first_token_timeout: Duration::from_secs(5),
+        total_timeout: Duration::from_secs(5),
+    };
+    let llm = OpenAiLlm::new(config);
+    let message = askdesk::llm::Message {
+        speaker: askdesk::llm::Speaker::User,
+        content: "hello".into(),
+    };
+    let refused = runtime.block_on(askdesk::llm::Llm::stream(&llm, vec![message]));
+    let error = refused
+        .err()
+        .expect("an untrusted certificate is refused")
+        .to_string();
+    assert!(error.contains("certificate"), "{error}");
+
+    // Trusting it (SSL_CERT_FILE, as for a private CA), the CLI gets its answer over HTTPS.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_askdesk"))
+        .current_dir(repo_root())
+        .env("OPENAI_BASE_URL", &url)
+        .env(
+            "SSL_CERT_FILE",
+            repo_root().join("tests/fixtures/tls/cert.pem"),
+        )
+        .args([
+            "ask",
+            "--tenant",
+            "fictart",
+            "--mode",
+            "llm",
+            "--json",
+            "Can I get a refund?",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["outcome"], "answer", "{answer}");
+    assert!(
+        answer["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("Within 7 days, if no credits were used, you get a full refund [1]."),
+        "the model's answer, not the extractive fallback: {answer}"
+    );
+}
+
+#[test]
+fn a_client_that_vanishes_mid_stream_leaves_a_whole_exchange_in_the_store() {
+    let h = harness(None);
+    let app = crate::app::spawn_app_with(Arc::clone(&h.pipeline));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    *h.fake.script.lock().unwrap() = Script::Gated(
+        "You can get a full refund within 7 days [1]",
+        Arc::clone(&gate),
+        " if no credits were used.",
+    );
+    let conversation_id = app.runtime.block_on(async {
+        let mut response = crate::helpers::http_client()
+            .post(format!("{}/api/v1/chat", app.base))
+            .header("accept", "text/event-stream")
+            .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
+            .send()
+            .await
+            .unwrap();
+        let mut seen = String::new();
+        while !delta_text(&seen).contains("7 days") {
+            let chunk = response
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream ended early");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        let meta = seen.split("\n\n").next().unwrap();
+        let data: Value =
+            serde_json::from_str(meta.lines().nth(1).unwrap().trim_start_matches("data: "))
+                .unwrap();
+        data["conversation_id"].as_str().unwrap().to_string()
+        // The response is dropped here: the client is gone mid-answer.
+    });
+    assert!(
+        app.runtime
+            .block_on(app.store.messages(&conversation_id))
+            .unwrap()
+            .is_empty(),
+        "nothing is stored before the answer is complete"
+    );
+    gate.notify_one();
+    let started = std::time::Instant::now();
+    let stored = loop {
+        let stored = app
+            .runtime
+            .block_on(app.store.messages(&conversation_id))
+            .unwrap();
+        if !stored.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break stored;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(stored.len(), 2, "the question and the whole answer");
+    assert_eq!(
+        stored[1].content,
+        "You can get a full refund within 7 days [1] if no credits were used."
+    );
 }
