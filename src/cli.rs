@@ -113,7 +113,11 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvalArgs {
+    /// `eval draft`; without a subcommand, `eval SUITE...` runs suites.
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
     #[command(flatten)]
     pub folders: Folders,
     #[arg(long, value_enum, default_value_t = AnswerMode::Extractive)]
@@ -152,6 +156,33 @@ pub struct EvalArgs {
     pub suites: Vec<PathBuf>,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Draft eval cases from real conversations: thumbs-down answers and low-confidence
+    /// escalations, with `outcome: TODO` for the support lead to decide.
+    Draft(Box<DraftArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct DraftArgs {
+    /// Only conversations from this day on (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub since: String,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The configuration; its data folder holds the store (askdesk.db).
+    #[command(flatten)]
+    pub folders: Folders,
+    /// Write the one tenant's draft to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder for one `<tenant>.yaml` per tenant when --out is not given (not read by
+    /// `askdesk eval evals/`, which does not descend into folders).
+    #[arg(long, default_value = "evals/drafts")]
+    pub dir: PathBuf,
+}
+
 /// Input that cannot be used (bad suite, bad flags): `main` exits with status 2 for it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -178,7 +209,10 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// (status 2 for an [`InputError`], 1 otherwise).
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Command::Eval(args) = cli.command {
-        return crate::cli_eval::eval(args);
+        return match args.command {
+            Some(EvalCommand::Draft(draft)) => crate::cli_eval::draft(*draft),
+            None => crate::cli_eval::eval(args),
+        };
     }
     run_simple(cli.command).map(|()| 0)
 }
@@ -299,6 +333,9 @@ fn serve(config: ServiceConfig) -> anyhow::Result<()> {
             cors: crate::http::CorsPolicy::new(&config.cors),
             limits: Arc::new(crate::http::RateLimits::new(&config.rate_limit)),
             web_dir: config.web.clone(),
+            knowledge_dir: config.knowledge.clone(),
+            data_dir: config.data.clone(),
+            reindexing: Default::default(),
         };
         let bind = &config.bind;
         let listener = tokio::net::TcpListener::bind(bind)

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::{options, AnswerMode, EvalArgs, InputError};
+use crate::cli::{options, AnswerMode, DraftArgs, EvalArgs, InputError};
 use crate::engine;
 use crate::eval::{self, Answerer, Comparison, Judge, Remote, Report, Suite};
 
@@ -162,4 +162,45 @@ pub fn gate_status(
     } else {
         0
     }
+}
+
+/// `askdesk eval draft`: writes draft suites from the store (see [`eval::draft`]). A file that
+/// exists is never overwritten: it may hold a lead's decisions.
+pub fn draft(args: DraftArgs) -> anyhow::Result<u8> {
+    let since = eval::draft::parse_date(&args.since).map_err(InputError)?;
+    let db = args.folders.load()?.data.join("askdesk.db");
+    if !db.is_file() {
+        return Err(InputError(format!("no store at {} (see --data)", db.display())).into());
+    }
+    let cases = crate::cli::runtime()?.block_on(async {
+        let store = crate::store::SqliteStore::open(&db).await?;
+        eval::draft::collect(&store, since, args.tenant.as_deref()).await
+    })?;
+    if args.out.is_some() && cases.len() > 1 {
+        return Err(InputError("--out writes one tenant's draft: add --tenant".into()).into());
+    }
+    if cases.is_empty() {
+        println!(
+            "no thumbs-down or low-confidence questions since {}",
+            args.since
+        );
+    }
+    for (tenant, cases) in &cases {
+        let path = match &args.out {
+            Some(out) => out.clone(),
+            None => args.dir.join(format!("{tenant}.yaml")),
+        };
+        if path.exists() {
+            return Err(
+                InputError(format!("{} exists: move it away first", path.display())).into(),
+            );
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, eval::draft::render(tenant, &args.since, cases))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        println!("{}: {} case(s) for {tenant}", path.display(), cases.len());
+    }
+    Ok(0)
 }

@@ -1,12 +1,15 @@
 //! Assembling a searchable engine from a knowledge folder: load tenants, open or build their
 //! indexes, install them in a [`Retriever`]. Used by the CLI, the benchmarks and the tests.
 
-use std::path::PathBuf;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::answer::Pipeline;
 use crate::embed::{Embedder, EmbedderConfig, FastEmbedder};
-use crate::index::{BuildReport, IndexSettings, Indexer};
-use crate::knowledge::{self, ChunkOptions, KnowledgeError};
+use crate::index::{BuildReport, IndexError, IndexSettings, Indexer};
+use crate::knowledge::{self, ChunkOptions, KnowledgeError, Passage};
 use crate::retrieve::{RetrievalSettings, Retriever};
 
 /// Where things are and how to treat them.
@@ -114,4 +117,168 @@ pub fn open(
         engine.reports.push(report);
     }
     Ok(engine)
+}
+
+/// What a re-index did for one tenant, compared with the index it replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReindexReport {
+    pub id: String,
+    pub passages: usize,
+    /// Passages whose id was not in the old index (all of them for a new tenant).
+    pub new: usize,
+    /// Passages whose id was there with different content.
+    pub changed: usize,
+    /// Passages of the old index that are gone.
+    pub removed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReindexError {
+    /// The tenant asked for has no folder.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    /// A tenant.toml or tenant folder is unusable; the message names the file relative to the
+    /// knowledge folder.
+    #[error("{0}")]
+    Knowledge(String),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// Re-reads the knowledge folder (every tenant, or only `only`), builds the indexes under
+/// `data_dir` (only changed passages are embedded) and swaps them and the tenants' settings into
+/// `pipeline`. Blocking: run it on a blocking thread.
+///
+/// All or nothing: every tenant is loaded and indexed before any is swapped in, so a broken
+/// `tenant.toml` or a failed build leaves every old index serving. Questions being answered
+/// finish on the index they started with (it is behind an `Arc`). A tenant folder that has
+/// disappeared keeps its old index until the service restarts. Documents that cannot be read
+/// are skipped with a warning, as at start-up.
+pub fn reindex(
+    pipeline: &Pipeline,
+    knowledge_dir: &Path,
+    data_dir: &Path,
+    only: Option<&str>,
+) -> Result<Vec<ReindexReport>, ReindexError> {
+    let describe = |e: KnowledgeError| match e {
+        KnowledgeError::UnknownTenant(id) => ReindexError::UnknownTenant(id),
+        KnowledgeError::Tenant { path, message }
+        | KnowledgeError::Document { path, message }
+        | KnowledgeError::Folder { path, message } => ReindexError::Knowledge(format!(
+            "{}: {message}",
+            path.strip_prefix(knowledge_dir).unwrap_or(&path).display()
+        )),
+    };
+    let ids = match only {
+        Some(id) => vec![id.to_string()],
+        None => knowledge::tenant_ids(knowledge_dir).map_err(describe)?,
+    };
+    let mut tenants = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let (tenant, warnings) =
+            knowledge::load_tenant(knowledge_dir, id, ChunkOptions::default()).map_err(describe)?;
+        for warning in warnings {
+            tracing::warn!(%warning, "skipped document");
+        }
+        tenants.push(tenant);
+    }
+    let retriever = pipeline.retriever();
+    let mut indexer = Indexer::new(
+        Some(data_dir.to_path_buf()),
+        Arc::clone(retriever.embedder()),
+        IndexSettings::default(),
+    );
+    let mut built = Vec::with_capacity(tenants.len());
+    for tenant in tenants {
+        let config = tenant.config.clone();
+        let (index, _) = indexer.index(tenant)?;
+        let old = retriever.tenant(&index.tenant.id);
+        let report = compare(
+            &index.tenant.id,
+            old.as_ref().map_or(&[][..], |o| o.index.passages()),
+            index.passages(),
+        );
+        built.push((index, config, report));
+    }
+    Ok(built
+        .into_iter()
+        .map(|(index, config, report)| {
+            // The index first: a request that sees the tenant's settings finds its index.
+            retriever.install(index);
+            pipeline.set_tenant(&report.id, config);
+            report
+        })
+        .collect())
+}
+
+/// Counts new, changed and removed passages between two versions of a tenant, by passage id.
+fn compare(tenant: &str, old: &[Passage], new: &[Passage]) -> ReindexReport {
+    let old_hashes: HashMap<&str, [u8; 32]> = old
+        .iter()
+        .map(|p| (p.id.as_str(), p.content_hash()))
+        .collect();
+    let mut report = ReindexReport {
+        id: tenant.to_string(),
+        passages: new.len(),
+        new: 0,
+        changed: 0,
+        removed: 0,
+    };
+    for passage in new {
+        match old_hashes.get(passage.id.as_str()) {
+            None => report.new += 1,
+            Some(hash) if *hash != passage.content_hash() => report.changed += 1,
+            Some(_) => {}
+        }
+    }
+    let new_ids: std::collections::HashSet<&str> = new.iter().map(|p| p.id.as_str()).collect();
+    report.removed = old
+        .iter()
+        .filter(|p| !new_ids.contains(p.id.as_str()))
+        .count();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passage(id: &str, text: &str) -> Passage {
+        Passage {
+            id: id.into(),
+            tenant: "t".into(),
+            heading_path: vec!["Doc".into()],
+            question: None,
+            text: text.into(),
+            url: None,
+            kind: knowledge::DocKind::Faq,
+            updated: None,
+        }
+    }
+
+    #[test]
+    fn compare_counts_new_changed_and_removed_passages() {
+        let old = [
+            passage("a", "same"),
+            passage("b", "before"),
+            passage("c", "gone"),
+        ];
+        let new = [
+            passage("a", "same"),
+            passage("b", "after"),
+            passage("d", "fresh"),
+        ];
+        let report = compare("t", &old, &new);
+        assert_eq!(
+            report,
+            ReindexReport {
+                id: "t".into(),
+                passages: 3,
+                new: 1,
+                changed: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(compare("t", &[], &new).new, 3);
+    }
 }

@@ -13,7 +13,8 @@
 //! - [`escalate`]: tickets, the email outbox worker, SMTP and `.eml` mailers.
 //! - [`store`]: the Store trait and its SQLite implementation (conversations, messages, tickets, feedback).
 //! - [`http`]: the axum service (`askdesk serve`): chat JSON/SSE, handoff, feedback, health.
-//! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports.
+//! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports, drafts from the store.
+//! - [`gaps`]: unanswered questions grouped by meaning (the admin API's knowledge gaps).
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
 //! - [`config`]: the service configuration: defaults, TOML file, environment, flags.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
@@ -27,6 +28,7 @@ pub mod embed;
 pub mod engine;
 pub mod escalate;
 pub mod eval;
+pub mod gaps;
 pub mod http;
 pub mod index;
 pub mod knowledge;

@@ -328,6 +328,11 @@ impl Retriever {
         &self.settings
     }
 
+    /// The model behind the query vectors, also used to index a re-read knowledge folder.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
     /// Adds or atomically replaces a tenant's index.
     pub fn install(&self, index: TenantIndex) {
         let search = Arc::new(TenantSearch::new(index, &self.settings));

@@ -2,6 +2,7 @@
 //! with `--url`), score each case, optionally grade answers with an LLM judge, summarise, compare
 //! with a baseline, and write reports (terminal, JSON, Markdown, HTML).
 
+pub mod draft;
 mod html;
 mod judge;
 mod matching;

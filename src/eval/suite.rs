@@ -89,6 +89,19 @@ pub fn parse_suite(path: &Path, raw: &str) -> Result<Suite, SuiteError> {
             None => format!("{}: {message}", path.display()),
         })
     };
+    if let Some(line) = raw.lines().position(|l| {
+        l.trim_start()
+            .strip_prefix("outcome:")
+            .is_some_and(|v| v.trim_start().starts_with("TODO"))
+    }) {
+        // A draft from `askdesk eval draft`: say what to do rather than "unknown variant".
+        return Err(at(
+            Some(line + 1),
+            "`outcome` is still TODO: decide whether this case should be answered or \
+             escalated (`outcome: answer` or `outcome: escalate`)"
+                .into(),
+        ));
+    }
     let file: SuiteFile = serde_yaml::from_str(raw).map_err(|e| {
         let line = e.location().map(|l| l.line());
         let message = e.to_string();

@@ -15,6 +15,9 @@ pub enum ApiError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
+    /// The resource is not in a state that allows the action (retrying a ticket that did not fail).
+    #[error("{0}")]
+    Conflict(String),
     /// A conversation token that does not belong to the conversation.
     #[error("this conversation token is not valid for the conversation")]
     Forbidden,
@@ -43,6 +46,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "invalid_conversation_token"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::OriginNotAllowed => (StatusCode::FORBIDDEN, "origin_not_allowed"),

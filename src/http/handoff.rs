@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiJson};
 use super::AppState;
 use crate::answer::{EscalationReason, Role};
 use crate::knowledge::is_plausible_email;
-use crate::store::{Attachment, HandoffValue, NewTicket};
+use crate::store::{Attachment, HandoffValue, NewTicket, Rating};
 
 /// Longest note or handoff field value accepted.
 const MAX_FIELD_CHARS: usize = 4000;
@@ -146,13 +146,6 @@ async fn read_escalation(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Rating {
-    Up,
-    Down,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct FeedbackRequest {
     pub message_id: String,
     pub rating: Rating,
@@ -174,11 +167,7 @@ pub async fn feedback(
     }
     state
         .store
-        .add_feedback(
-            &req.message_id,
-            matches!(req.rating, Rating::Up),
-            req.comment.as_deref(),
-        )
+        .add_feedback(&req.message_id, req.rating, req.comment.as_deref())
         .await
         .map_err(|e| match e {
             crate::store::StoreError::NotFound => ApiError::NotFound("unknown message".into()),

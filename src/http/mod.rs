@@ -1,8 +1,9 @@
 //! The HTTP service (`askdesk serve`): the chat API, handoff and feedback, the public tenant
-//! config, the OpenAI-compatible API, health checks and metrics, and the static files of `web/`.
-//! Handlers translate HTTP to library calls and back; the answer pipeline, store and outbox know
-//! nothing of HTTP.
+//! config, the OpenAI-compatible API, the admin API, health checks and metrics, and the static
+//! files of `web/`. Handlers translate HTTP to library calls and back; the answer pipeline, store
+//! and outbox know nothing of HTTP.
 
+mod admin;
 mod auth;
 mod chat;
 mod cors;
@@ -61,6 +62,12 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Static files served at `/` (the widget and demo pages).
     pub web_dir: PathBuf,
+    /// The knowledge folder the admin API re-indexes from.
+    pub knowledge_dir: PathBuf,
+    /// The data folder: indexes, the store, `eval-report.json`.
+    pub data_dir: PathBuf,
+    /// Held while a re-index runs, so only one runs at a time.
+    pub reindexing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The application's routes.
@@ -74,6 +81,12 @@ pub fn router(state: AppState) -> Router {
             post(openai_compat::chat_completions),
         )
         .route("/v1/models", get(openai_compat::models))
+        .route("/api/admin/tickets", get(admin::tickets))
+        .route("/api/admin/tickets/{id}/retry", post(admin::retry_ticket))
+        .route("/api/admin/feedback", get(admin::feedback))
+        .route("/api/admin/gaps", get(admin::gaps))
+        .route("/api/admin/reindex", post(admin::reindex))
+        .route("/api/admin/eval-report", get(admin::eval_report))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     // The handoff form may carry screenshots: it has its own, larger limit.
     let handoff = Router::new()
@@ -113,7 +126,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let tenants = state.pipeline.retriever().tenant_ids();
-    let store_ok = state.store.tickets(None, 1).await.is_ok();
+    let store_ok = state.store.tickets(None, None, 1).await.is_ok();
     let status = if !tenants.is_empty() && store_ok {
         StatusCode::OK
     } else {

@@ -171,10 +171,19 @@ impl TenantConfig {
         })
     }
 
-    /// Parses the TOML text; the error is one line fit for a terminal.
+    /// Parses the TOML text; the error is one line fit for a terminal, starting with the line
+    /// of the problem when TOML knows it.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let config: TenantConfig =
-            toml::from_str(raw).map_err(|e| e.message().trim().to_string())?;
+        let config: TenantConfig = toml::from_str(raw).map_err(|e| {
+            let message = e.message().trim();
+            match e.span() {
+                Some(span) => format!(
+                    "line {}: {message}",
+                    raw.bytes().take(span.start).filter(|&b| b == b'\n').count() + 1
+                ),
+                None => message.to_string(),
+            }
+        })?;
         if config.name.trim().is_empty() {
             return Err("`name` must not be empty".into());
         }
@@ -228,6 +237,7 @@ mod tests {
             TenantConfig::parse("name = \"A\"\nsupport_email = \"a@b.co\"\nreplypromise = \"x\"")
                 .unwrap_err();
         assert!(err.contains("replypromise"), "{err}");
+        assert!(err.starts_with("line 3: "), "{err}");
     }
 
     #[test]

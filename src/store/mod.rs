@@ -142,6 +142,54 @@ pub struct StoredMessage {
     pub created_at: i64,
 }
 
+/// A customer's rating of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    Up,
+    Down,
+}
+
+impl Rating {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rating::Up => "up",
+            Rating::Down => "down",
+        }
+    }
+}
+
+/// One rating as the support lead reviews it: the answer rated and the question it answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackRecord {
+    /// The rated assistant message.
+    pub message_id: String,
+    pub tenant: String,
+    pub conversation_id: String,
+    pub rating: Rating,
+    pub comment: Option<String>,
+    /// The customer's turn just before the rated answer.
+    pub question: String,
+    pub answer: String,
+    pub citations: serde_json::Value,
+    pub outcome: Option<String>,
+    /// When the rating was given (Unix ms).
+    pub created_at: i64,
+}
+
+/// A question the knowledge base could not answer with confidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnansweredQuestion {
+    pub tenant: String,
+    pub conversation_id: String,
+    /// The escalating assistant message that answered it.
+    pub message_id: String,
+    pub question: String,
+    pub confidence: f32,
+    /// When it was answered (Unix ms).
+    pub created_at: i64,
+}
+
 /// The persistence seam. Every write is one transaction: nothing is stored half-way.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -155,10 +203,11 @@ pub trait Store: Send + Sync {
     /// can be megabytes: ticket listings never read them.
     async fn attachments(&self, ticket_id: &str) -> Result<Vec<Attachment>, StoreError>;
     async fn ticket(&self, id: &str) -> Result<Option<Ticket>, StoreError>;
-    /// Newest first, optionally of one status.
+    /// Newest first, optionally of one status and one tenant.
     async fn tickets(
         &self,
         status: Option<TicketStatus>,
+        tenant: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Ticket>, StoreError>;
     /// Pending tickets whose next attempt is due at `now`, oldest first.
@@ -195,9 +244,26 @@ pub trait Store: Send + Sync {
     async fn add_feedback(
         &self,
         message_id: &str,
-        up: bool,
+        rating: Rating,
         comment: Option<&str>,
     ) -> Result<(), StoreError>;
+    /// Ratings with the answer rated and the question before it, newest first, optionally of
+    /// one rating and one tenant, given at or after `since` (Unix ms).
+    async fn feedback(
+        &self,
+        rating: Option<Rating>,
+        tenant: Option<&str>,
+        since: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FeedbackRecord>, StoreError>;
+    /// Questions whose answer escalated with `low_confidence` (the knowledge base's gaps),
+    /// newest first, optionally of one tenant, asked at or after `since` (Unix ms).
+    async fn low_confidence_questions(
+        &self,
+        tenant: Option<&str>,
+        since: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UnansweredQuestion>, StoreError>;
 }
 
 /// A random identifier: `prefix` then `bytes` random bytes in lowercase hex.

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    now_ms, random_id, Attachment, Delivery, NewTicket, Store, StoreError, StoredMessage, Ticket,
-    TicketStatus,
+    now_ms, random_id, Attachment, Delivery, FeedbackRecord, NewTicket, Rating, Store, StoreError,
+    StoredMessage, Ticket, TicketStatus, UnansweredQuestion,
 };
 use crate::answer::Role;
 
@@ -110,6 +110,17 @@ fn ticket_id() -> String {
     format!("T-{}", random_id("", 6).to_uppercase())
 }
 
+/// SQL expression for the customer's turn just before the assistant message `a` (messages are
+/// inserted in conversation order, so the rowid orders them). A macro so queries embed it with
+/// `concat!` at compile time.
+macro_rules! question_before_answer {
+    () => {
+        "COALESCE((SELECT u.content FROM messages u
+          WHERE u.conversation_id = a.conversation_id AND u.role = 'user' AND u.rowid < a.rowid
+          ORDER BY u.rowid DESC LIMIT 1), '')"
+    };
+}
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn create_ticket(
@@ -193,12 +204,15 @@ impl Store for SqliteStore {
     async fn tickets(
         &self,
         status: Option<TicketStatus>,
+        tenant: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Ticket>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM tickets WHERE (?1 IS NULL OR status = ?1) ORDER BY created_at DESC, id LIMIT ?2",
+            "SELECT * FROM tickets WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR tenant = ?2)
+             ORDER BY created_at DESC, id LIMIT ?3",
         )
         .bind(status.map(TicketStatus::as_str))
+        .bind(tenant)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -361,7 +375,7 @@ impl Store for SqliteStore {
     async fn add_feedback(
         &self,
         message_id: &str,
-        up: bool,
+        rating: Rating,
         comment: Option<&str>,
     ) -> Result<(), StoreError> {
         let exists: Option<i64> =
@@ -376,11 +390,97 @@ impl Store for SqliteStore {
             "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES (?, ?, ?, ?)",
         )
         .bind(message_id)
-        .bind(if up { "up" } else { "down" })
+        .bind(rating.as_str())
         .bind(comment)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
+
+    async fn feedback(
+        &self,
+        rating: Option<Rating>,
+        tenant: Option<&str>,
+        since: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FeedbackRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT f.message_id, c.tenant, a.conversation_id, f.rating, f.comment, f.created_at,
+                    a.content AS answer, a.citations, a.outcome, ",
+            question_before_answer!(),
+            " AS question
+             FROM feedback f
+             JOIN messages a ON a.id = f.message_id
+             JOIN conversations c ON c.id = a.conversation_id
+             WHERE (?1 IS NULL OR f.rating = ?1) AND (?2 IS NULL OR c.tenant = ?2) AND f.created_at >= ?3
+             ORDER BY f.created_at DESC, f.id DESC LIMIT ?4"
+        ))
+        .bind(rating.map(Rating::as_str))
+        .bind(tenant)
+        .bind(since.unwrap_or(i64::MIN))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(feedback_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn low_confidence_questions(
+        &self,
+        tenant: Option<&str>,
+        since: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<UnansweredQuestion>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT c.tenant, a.conversation_id, a.id AS message_id, a.confidence, a.created_at, ",
+            question_before_answer!(),
+            " AS question
+             FROM messages a
+             JOIN conversations c ON c.id = a.conversation_id
+             WHERE a.role = 'assistant' AND a.outcome = 'escalate' AND a.reason = 'low_confidence'
+               AND (?1 IS NULL OR c.tenant = ?1) AND a.created_at >= ?2
+             ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?3"
+        ))
+        .bind(tenant)
+        .bind(since.unwrap_or(i64::MIN))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UnansweredQuestion {
+                    tenant: row.try_get("tenant")?,
+                    conversation_id: row.try_get("conversation_id")?,
+                    message_id: row.try_get("message_id")?,
+                    question: row.try_get("question")?,
+                    confidence: row.try_get::<Option<f64>, _>("confidence")?.unwrap_or(0.0) as f32,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+fn feedback_from_row(row: &SqliteRow) -> Result<FeedbackRecord, sqlx::Error> {
+    Ok(FeedbackRecord {
+        message_id: row.try_get("message_id")?,
+        tenant: row.try_get("tenant")?,
+        conversation_id: row.try_get("conversation_id")?,
+        rating: if row.try_get::<String, _>("rating")? == "up" {
+            Rating::Up
+        } else {
+            Rating::Down
+        },
+        comment: row.try_get("comment")?,
+        question: row.try_get("question")?,
+        answer: row.try_get("answer")?,
+        citations: serde_json::from_str(&row.try_get::<String, _>("citations")?)
+            .unwrap_or(serde_json::Value::Array(vec![])),
+        outcome: row.try_get("outcome")?,
+        created_at: row.try_get("created_at")?,
+    })
 }

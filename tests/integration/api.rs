@@ -383,6 +383,9 @@ fn bad_screenshots_are_refused_and_nothing_is_stored() {
             "{what}: {body}"
         );
     }
-    let tickets = app.runtime.block_on(app.store.tickets(None, 10)).unwrap();
+    let tickets = app
+        .runtime
+        .block_on(app.store.tickets(None, None, 10))
+        .unwrap();
     assert!(tickets.is_empty(), "no ticket was stored half-way");
 }

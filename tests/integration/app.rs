@@ -2,6 +2,7 @@
 //! a real SMTP server receiving the handoff, and known admin and API keys. Shared by every test
 //! module that talks HTTP to the service.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ pub struct App {
     pub base: String,
     pub store: Arc<SqliteStore>,
     pub smtp: SmtpServer,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub runtime: tokio::runtime::Runtime,
 }
 
@@ -39,6 +40,25 @@ pub fn spawn_app_with(pipeline: Arc<Pipeline>) -> App {
 /// The test app with these rate limits (every other variant has none, so that tests sending
 /// many requests are not refused).
 pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -> App {
+    spawn(
+        pipeline,
+        crate::helpers::repo_root().join("knowledge"),
+        rate_limit,
+    )
+}
+
+/// The test app serving (and re-indexing from) the knowledge folder `knowledge`.
+pub fn spawn_app_on(knowledge: &Path) -> App {
+    let options = askdesk::engine::EngineOptions::new(knowledge, None);
+    let engine = askdesk::engine::open(&options, crate::helpers::embedder(), None).unwrap();
+    spawn(
+        Arc::new(engine.pipeline()),
+        knowledge.to_path_buf(),
+        RateLimitConfig::off(),
+    )
+}
+
+fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf, rate_limit: RateLimitConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -72,6 +92,9 @@ pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -
             }),
             cors: CorsPolicy::new(&CorsConfig::default()),
             limits: Arc::new(RateLimits::new(&rate_limit)),
+            knowledge_dir,
+            data_dir: dir.path().to_path_buf(),
+            reindexing: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -82,7 +105,7 @@ pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -
         base,
         store,
         smtp,
-        _dir: dir,
+        dir,
         runtime,
     }
 }
@@ -102,6 +125,11 @@ impl Reply {
 }
 
 impl App {
+    /// The app's data folder (store, indexes built by re-indexing, `eval-report.json`).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Any request: `method` and `path`, extra `headers`, and a JSON `body` when given.
     pub fn request(
         &self,

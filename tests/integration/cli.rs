@@ -4,7 +4,8 @@ use std::process::Command;
 
 use crate::helpers::{acme_knowledge, write_files};
 
-fn askdesk(args: &[&str]) -> (i32, String, String) {
+/// Runs the binary from the crate root: (exit code, stdout, stderr).
+pub fn askdesk(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_askdesk"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use askdesk::answer::{Outcome, Role, Turn};
 use askdesk::escalate::{ticket_for, FileMailer, Outbox, RetryPolicy, SmtpMailer};
-use askdesk::store::{SqliteStore, Store, StoreError, StoredMessage, TicketStatus};
+use askdesk::store::{Rating, SqliteStore, Store, StoreError, StoredMessage, TicketStatus};
 
 use crate::answers::pipeline;
 use crate::smtp::{free_port, header, SmtpServer};
@@ -181,7 +181,7 @@ fn undeliverable_tickets_are_marked_failed_and_can_be_retried() {
         assert_eq!((failed.status, failed.attempts), (TicketStatus::Failed, 3));
         assert_eq!(
             store
-                .tickets(Some(TicketStatus::Failed), 10)
+                .tickets(Some(TicketStatus::Failed), None, 10)
                 .await
                 .unwrap()
                 .len(),
@@ -265,15 +265,15 @@ fn conversations_messages_and_feedback_are_stored_whole() {
             "fictart/faq#can-i-get-a-refund"
         );
         store
-            .add_feedback(&reply_id, false, Some("too short"))
+            .add_feedback(&reply_id, Rating::Down, Some("too short"))
             .await
             .unwrap();
         assert!(matches!(
-            store.add_feedback(&user_id, true, None).await,
+            store.add_feedback(&user_id, Rating::Up, None).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            store.add_feedback("m_nope", true, None).await,
+            store.add_feedback("m_nope", Rating::Up, None).await,
             Err(StoreError::NotFound)
         ));
         // a message for a conversation that does not exist is refused and nothing is written

@@ -1,6 +1,7 @@
 //! The one integration test binary: real embedding model (from `scripts/setup.sh`), real files.
 //! Modules read as the capability they check.
 
+mod admin;
 mod answers;
 mod api;
 mod app;
