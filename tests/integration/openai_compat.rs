@@ -415,7 +415,10 @@ fn asking_for_a_person_escalates_without_a_ticket() {
         metrics.contains("askdesk_answers_total{outcome=\"escalate\"} 1"),
         "{metrics}"
     );
-    let tickets = app.runtime.block_on(app.store.tickets(None, None, 10)).unwrap();
+    let tickets = app
+        .runtime
+        .block_on(app.store.tickets(None, None, 10))
+        .unwrap();
     assert!(tickets.is_empty(), "no contact address, so no ticket");
 }
 
