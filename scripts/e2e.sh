@@ -37,7 +37,11 @@ PIDS+=($!)
 PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 ADMIN_KEY="e2e-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+# The whole suite is one client on 127.0.0.1 sending more than a customer would in a minute: the
+# per-IP limit is off here (429 handling is tested with scripted responses; the limits
+# themselves in tests/integration/limits.rs).
 ASKDESK_SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" ASKDESK_ADMIN_KEY="$ADMIN_KEY" \
+ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE=0 \
   "$BIN" serve --data "$TMP/data" --bind "127.0.0.1:$PORT" >"$TMP/serve.log" 2>&1 &
 PIDS+=($!)
 
