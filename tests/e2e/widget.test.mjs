@@ -29,6 +29,10 @@ test('a question on the demo page streams an answer with its sources and thumbs'
   const sources = answer.locator('.sources li');
   assert.ok((await sources.count()) >= 1);
   assert.match(await sources.first().innerText(), /refund/i);
+  // the demo knowledge's sources point at the demo help center: a real link, resolved against
+  // the service's origin
+  const href = await sources.first().locator('a').getAttribute('href');
+  assert.match(href, /^http:\/\/127\.0\.0\.1:\d+\/demo\/fictart\//);
   await answer.getByRole('button', { name: 'Helpful', exact: true }).waitFor();
   await answer.getByRole('button', { name: 'Not helpful' }).waitFor();
   // the host page's `button { color: red }` does not reach into the widget
