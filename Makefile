@@ -1,7 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a helper.
 SHELL := /bin/bash
 CARGO ?= cargo
-BIN := target/release/askdesk
+# The binary cargo builds (in $CARGO_TARGET_DIR when one is set, as cargo does).
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/askdesk
 
 # The eval gate: the suites' measured pass rate is 0.838 (README, "Answer quality"); the issue's
 # bar of 0.95 is not reached yet, so the gate holds the measured floor against regressions.
