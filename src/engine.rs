@@ -120,7 +120,7 @@ pub fn open(
 }
 
 /// What a re-index did for one tenant, compared with the index it replaced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReindexReport {
     pub id: String,
     pub passages: usize,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::knowledge::{sentences, Passage};
 
 /// A passage the answer relies on, as shown to the customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Citation {
     pub id: String,
     pub title: String,

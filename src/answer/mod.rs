@@ -28,7 +28,7 @@ use crate::knowledge::TenantConfig;
 use crate::retrieve::{Hit, RetrieveError, Retriever, SearchMode};
 
 /// Whether the bot answered or handed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Answer,
@@ -36,7 +36,7 @@ pub enum Outcome {
 }
 
 /// Why the bot handed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
     /// The knowledge base does not clearly answer the question (also off-topic questions and

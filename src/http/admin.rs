@@ -6,18 +6,19 @@ use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::auth::RequireAdmin;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::engine::ReindexError;
+use crate::engine::{ReindexError, ReindexReport};
 use crate::gaps::{group_by_similarity, SIMILARITY_THRESHOLD};
 use crate::knowledge::{is_valid_tenant_id, without_brand};
-use crate::store::{now_ms, Rating, StoreError, Ticket, TicketStatus, UnansweredQuestion};
+use crate::store::{
+    now_ms, FeedbackRecord, Rating, StoreError, Ticket, TicketStatus, UnansweredQuestion,
+};
 
 /// Rows listed when the request gives no `limit`.
 const DEFAULT_LIMIT: u32 = 100;
@@ -102,20 +103,69 @@ fn store_error(e: StoreError) -> ApiError {
 }
 
 /// A ticket as the console lists it (no transcript or passages: those are in the email).
-#[derive(Debug, Serialize)]
-struct TicketSummary<'a> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TicketSummary<'a> {
     id: &'a str,
     tenant: &'a str,
     brand: &'a str,
     status: TicketStatus,
+    /// Delivery attempts so far.
     attempts: u32,
+    /// The last delivery error, when an attempt failed.
     last_error: Option<&'a str>,
+    /// Why the bot handed over (`requested_human` for the handoff form).
     reason: &'a str,
     confidence: f32,
     question: &'a str,
     contact_email: Option<&'a str>,
+    /// Unix ms.
     created_at: i64,
+    /// Unix ms.
     sent_at: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TicketList<'a> {
+    tickets: Vec<TicketSummary<'a>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TicketRetried {
+    id: String,
+    status: TicketStatus,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FeedbackList {
+    feedback: Vec<FeedbackRecord>,
+}
+
+/// Low-confidence questions that mean the same thing, biggest group first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GapList {
+    groups: Vec<Gap>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Gap {
+    tenant: String,
+    count: usize,
+    /// The question closest to the others in the group.
+    representative: String,
+    questions: Vec<GapQuestion>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GapQuestion {
+    question: String,
+    confidence: f32,
+    /// Unix ms.
+    created_at: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Reindexed {
+    tenants: Vec<ReindexReport>,
 }
 
 impl<'a> From<&'a Ticket> for TicketSummary<'a> {
@@ -137,23 +187,55 @@ impl<'a> From<&'a Ticket> for TicketSummary<'a> {
     }
 }
 
-/// `GET /api/admin/tickets?status=&tenant=&limit=`: newest first.
+/// Escalation tickets, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/tickets",
+    tag = "admin",
+    security(("admin_key" = [])),
+    params(
+        ("status" = Option<TicketStatus>, Query, description = "Only tickets in this state"),
+        ("tenant" = Option<String>, Query, description = "Only this brand's"),
+        ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The tickets", body = TicketList),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Invalid query parameter", body = ErrorBody),
+    )
+)]
 pub async fn tickets(
     _: RequireAdmin,
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = ListQuery::from_request(query)?;
     let tickets = state
         .store
         .tickets(query.status()?, query.tenant.as_deref(), query.limit()?)
         .await
         .map_err(store_error)?;
-    let tickets: Vec<TicketSummary> = tickets.iter().map(TicketSummary::from).collect();
-    Ok(Json(json!({ "tickets": tickets })))
+    let list = TicketList {
+        tickets: tickets.iter().map(TicketSummary::from).collect(),
+    };
+    // serialised here, while the tickets it borrows from are alive
+    Ok(Json(list).into_response())
 }
 
-/// `POST /api/admin/tickets/{id}/retry`: puts a failed ticket back in the outbox and wakes it.
+/// Puts a failed ticket back in the outbox and wakes it.
+#[utoipa::path(
+    post,
+    path = "/api/admin/tickets/{id}/retry",
+    tag = "admin",
+    security(("admin_key" = [])),
+    params(("id" = String, Path, description = "The ticket id")),
+    responses(
+        (status = 202, description = "Queued again", body = TicketRetried),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "Unknown ticket", body = ErrorBody),
+        (status = 409, description = "The ticket did not fail", body = ErrorBody),
+    )
+)]
 pub async fn retry_ticket(
     _: RequireAdmin,
     State(state): State<AppState>,
@@ -179,17 +261,36 @@ pub async fn retry_ticket(
     state.outbox.wake();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": id, "status": TicketStatus::Pending})),
+        Json(TicketRetried {
+            id,
+            status: TicketStatus::Pending,
+        }),
     ))
 }
 
-/// `GET /api/admin/feedback?rating=&tenant=&limit=`: newest first, with the rated answer and
-/// the question it answered.
+/// Customers' ratings, newest first, with the rated answer and the question it answered.
+#[utoipa::path(
+    get,
+    path = "/api/admin/feedback",
+    operation_id = "list_feedback",
+    tag = "admin",
+    security(("admin_key" = [])),
+    params(
+        ("rating" = Option<Rating>, Query, description = "Only this rating"),
+        ("tenant" = Option<String>, Query, description = "Only this brand's"),
+        ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The ratings", body = FeedbackList),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Invalid query parameter", body = ErrorBody),
+    )
+)]
 pub async fn feedback(
     _: RequireAdmin,
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FeedbackList>, ApiError> {
     let query = ListQuery::from_request(query)?;
     let feedback = state
         .store
@@ -201,16 +302,32 @@ pub async fn feedback(
         )
         .await
         .map_err(store_error)?;
-    Ok(Json(json!({ "feedback": feedback })))
+    Ok(Json(FeedbackList { feedback }))
 }
 
-/// `GET /api/admin/gaps?tenant=&since=&limit=`: the latest `limit` low-confidence questions,
-/// grouped by meaning (see [`crate::gaps`]), biggest group first.
+/// The knowledge gaps: the latest `limit` questions that escalated for low confidence, grouped
+/// by meaning (see [`crate::gaps`]), biggest group first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/gaps",
+    tag = "admin",
+    security(("admin_key" = [])),
+    params(
+        ("tenant" = Option<String>, Query, description = "Only this brand's"),
+        ("since" = Option<i64>, Query, description = "Only questions from this Unix time (ms) on"),
+        ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The groups", body = GapList),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Invalid query parameter", body = ErrorBody),
+    )
+)]
 pub async fn gaps(
     _: RequireAdmin,
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GapList>, ApiError> {
     let query = ListQuery::from_request(query)?;
     let questions = state
         .store
@@ -221,14 +338,14 @@ pub async fn gaps(
     let groups = tokio::task::spawn_blocking(move || group_questions(&pipeline, &questions))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(Json(json!({ "groups": groups })))
+    Ok(Json(GapList { groups }))
 }
 
 /// Embeds the questions as retrieval does (brand name left out) and groups them. Blocking.
 fn group_questions(
     pipeline: &crate::answer::Pipeline,
     questions: &[UnansweredQuestion],
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<Gap>, ApiError> {
     let vectors = questions
         .iter()
         .map(|q| {
@@ -248,37 +365,56 @@ fn group_questions(
     Ok(group_by_similarity(&items, SIMILARITY_THRESHOLD)
         .into_iter()
         .map(|group| {
-            let members: Vec<Value> = group
+            let members: Vec<GapQuestion> = group
                 .members
                 .iter()
                 .map(|&m| {
                     let q = &questions[m];
-                    json!({"question": q.question, "confidence": q.confidence, "created_at": q.created_at})
+                    GapQuestion {
+                        question: q.question.clone(),
+                        confidence: q.confidence,
+                        created_at: q.created_at,
+                    }
                 })
                 .collect();
-            json!({
-                "tenant": group.tenant,
-                "count": members.len(),
-                "representative": questions[group.representative].question,
-                "questions": members,
-            })
+            Gap {
+                tenant: group.tenant.to_string(),
+                count: members.len(),
+                representative: questions[group.representative].question.clone(),
+                questions: members,
+            }
         })
         .collect())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReindexRequest {
+pub struct ReindexRequest {
+    /// Only this tenant (absent: every tenant).
     tenant: Option<String>,
 }
 
-/// `POST /api/admin/reindex` with an optional `{"tenant": "ID"}` (no body: every tenant).
-/// Builds the new indexes on a blocking thread and swaps them in; one re-index at a time.
+/// Re-reads the knowledge folder and swaps the new indexes in without dropping requests; one
+/// re-index at a time. An empty body re-indexes every tenant.
+#[utoipa::path(
+    post,
+    path = "/api/admin/reindex",
+    tag = "admin",
+    security(("admin_key" = [])),
+    request_body(content = Option<ReindexRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What changed per tenant", body = Reindexed),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 422, description = "Unusable knowledge (the previous index stays in use)", body = ErrorBody),
+    )
+)]
 pub async fn reindex(
     _: RequireAdmin,
     State(state): State<AppState>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reindexed>, ApiError> {
     let request: ReindexRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReindexRequest::default()
     } else {
@@ -317,13 +453,24 @@ pub async fn reindex(
         )),
         ReindexError::Index(e) => ApiError::Internal(e.to_string()),
     })?;
-    Ok(Json(json!({ "tenants": reports })))
+    Ok(Json(Reindexed { tenants: reports }))
 }
 
 /// Where `askdesk eval --json` is expected to have written its report.
 const EVAL_REPORT: &str = "eval-report.json";
 
-/// `GET /api/admin/eval-report`: `<data>/eval-report.json` as written, or 404.
+/// The latest `askdesk eval --json` report (`<data>/eval-report.json`) as written.
+#[utoipa::path(
+    get,
+    path = "/api/admin/eval-report",
+    tag = "admin",
+    security(("admin_key" = [])),
+    responses(
+        (status = 200, description = "The report: `summary` and `cases`, as `askdesk eval --json` writes it", body = Object, content_type = "application/json"),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "No report yet", body = ErrorBody),
+    )
+)]
 pub async fn eval_report(
     _: RequireAdmin,
     State(state): State<AppState>,

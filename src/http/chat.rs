@@ -11,33 +11,44 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::convert::Infallible;
 
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
 use crate::answer::{Answer, AnswerError, Citation, Outcome, Role, Turn};
 use crate::knowledge::is_plausible_email;
 use crate::store::{random_id, StoredMessage};
 
-#[derive(Debug, Deserialize)]
+/// One customer turn.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChatRequest {
+    /// The brand (tenant id).
     pub tenant: String,
+    /// The customer's message: 1 to 4,000 characters, no control characters.
     pub message: String,
+    /// Absent on the first turn; later turns name the conversation the first reply created.
     pub conversation_id: Option<String>,
+    /// Required with `conversation_id`: the token the first reply returned.
     pub conversation_token: Option<String>,
+    /// Where the support team can reply if the bot hands over (opens a ticket).
     pub contact_email: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// The answer to one turn.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChatResponse {
     pub conversation_id: String,
     /// Only in the reply that created the conversation: present it on every later turn.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_token: Option<String>,
+    /// Rate it with `POST /api/v1/feedback`.
     pub message_id: String,
     pub answer: String,
     pub outcome: Outcome,
+    /// Why the bot handed over (null when it answered).
     pub reason: Option<crate::answer::EscalationReason>,
+    /// Retrieval confidence in [0, 1].
     pub confidence: f32,
     pub citations: Vec<Citation>,
+    /// The escalation ticket, when the bot handed over and `contact_email` was given.
     pub ticket_id: Option<String>,
 }
 
@@ -92,6 +103,29 @@ pub(super) fn answer_error(e: AnswerError) -> ApiError {
     }
 }
 
+/// Answers one customer turn, as JSON or (with `Accept: text/event-stream`) as Server-Sent
+/// Events: `meta` (ids, citations), `delta` (`{"text"}` pieces of the answer), in LLM mode
+/// possibly `replace` (`{"text"}`: the checked answer to show instead of what was streamed),
+/// then `done` (outcome, reason, confidence, ticket_id, citations), or `error` (the error body).
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat",
+    tag = "chat",
+    request_body = ChatRequest,
+    responses(
+        (status = 200, description = "The answer, or its event stream", content(
+            (ChatResponse = "application/json"),
+            (String = "text/event-stream"),
+        )),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "Wrong conversation token, or an origin the brand does not allow", body = ErrorBody),
+        (status = 404, description = "Unknown tenant or conversation", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid message, history or email", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub async fn chat(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -257,10 +291,10 @@ struct LiveEvents {
 
 impl LiveEvents {
     /// Sends an event; a client that went away is not an error (the turn is still stored).
-    fn send(&self, name: &str, data: &serde_json::Value) {
+    fn send(&self, name: &str, data: &impl Serialize) {
         let _ = self
             .tx
-            .send(Event::default().event(name).data(data.to_string()));
+            .send(Event::default().event(name).data(json_text(data)));
     }
 
     /// Forwards one token of the model, after the `meta` event on the first one.
@@ -274,6 +308,10 @@ impl LiveEvents {
         }
         self.send("delta", &serde_json::json!({ "text": token }));
     }
+}
+
+fn json_text(data: &impl Serialize) -> String {
+    serde_json::to_string(data).unwrap_or_else(|_| "null".into())
 }
 
 /// Streams one turn as Server-Sent Events: `meta` (ids, citations), `delta` events with the

@@ -60,15 +60,36 @@ impl ApiError {
     }
 }
 
+/// The body of every error response, and the data of an SSE `error` event.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code: `bad_request`, `invalid_input`, `not_found`, `conflict`,
+    /// `invalid_conversation_token`, `unauthorized`, `origin_not_allowed`, `rate_limited`,
+    /// `body_too_large`, `unsupported_media_type` or `internal_error`.
+    pub code: &'static str,
+    /// What was wrong, for a person; never internals.
+    pub message: String,
+}
+
 impl ApiError {
     /// The JSON body `{"error": {"code", "message"}}` (also the data of an SSE `error` event).
     /// An internal cause is logged here, never sent.
-    pub fn body(&self) -> serde_json::Value {
+    pub fn body(&self) -> ErrorBody {
         if let ApiError::Internal(cause) = self {
             tracing::error!(%cause, "internal error");
         }
         let (_, code) = self.status_and_code();
-        serde_json::json!({"error": {"code": code, "message": self.to_string()}})
+        ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.to_string(),
+            },
+        }
     }
 }
 

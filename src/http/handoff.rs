@@ -5,11 +5,11 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::chat::open_conversation;
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
 use crate::answer::{EscalationReason, Role};
 use crate::knowledge::is_plausible_email;
@@ -18,19 +18,67 @@ use crate::store::{Attachment, HandoffValue, NewTicket, Rating};
 /// Longest note or handoff field value accepted.
 const MAX_FIELD_CHARS: usize = 4000;
 
-#[derive(Debug, Deserialize)]
+/// A customer's request for a person.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EscalationRequest {
     pub tenant: String,
+    /// Where the support team replies.
     pub contact_email: String,
+    /// The chat to attach as the transcript (with its token).
     pub conversation_id: Option<String>,
     pub conversation_token: Option<String>,
+    /// Up to 4,000 characters.
     pub note: Option<String>,
+    /// The brand's `handoff_fields` by name (see `GET /api/v1/tenants/{id}`).
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
 }
 
-/// `POST /api/v1/escalations`: the form as JSON, or as `multipart/form-data` with screenshots
-/// (see [`super::screenshots`]). Answers 202 once the ticket and its screenshots are stored.
+/// The handoff form with screenshots.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the multipart form for the OpenAPI document only
+pub struct EscalationForm {
+    /// The same JSON as the JSON body.
+    #[schema(value_type = EscalationRequest, content_media_type = "application/json")]
+    payload: String,
+    /// Up to 3 PNG, JPEG or WebP images of at most 5 MiB each.
+    #[schema(value_type = Vec<String>, format = Binary, content_media_type = "application/octet-stream")]
+    screenshot: Vec<Vec<u8>>,
+}
+
+/// A stored escalation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EscalationAccepted {
+    pub ticket_id: String,
+    /// Always `pending`: the outbox sends it.
+    pub status: crate::store::TicketStatus,
+    /// The brand's words on when the team replies.
+    pub reply_promise: String,
+    pub support_email: String,
+}
+
+/// Hands the customer to the brand's support team: the ticket (transcript, handoff fields,
+/// screenshots) is stored, then emailed by the outbox. JSON, or `multipart/form-data` with a
+/// `payload` part and up to 3 `screenshot` files; 16 MiB in all.
+#[utoipa::path(
+    post,
+    path = "/api/v1/escalations",
+    tag = "chat",
+    request_body(content(
+        (EscalationRequest = "application/json"),
+        (EscalationForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 202, description = "Stored; the email follows", body = EscalationAccepted),
+        (status = 400, description = "Malformed JSON or form", body = ErrorBody),
+        (status = 403, description = "Wrong conversation token, or an origin the brand does not allow", body = ErrorBody),
+        (status = 404, description = "Unknown tenant or conversation", body = ErrorBody),
+        (status = 413, description = "A screenshot over 5 MiB, or the body over 16 MiB", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor a form, or a file that is not a PNG, JPEG or WebP image", body = ErrorBody),
+        (status = 422, description = "Invalid email, unknown or missing handoff field, too many screenshots", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub async fn escalate(
     State(state): State<AppState>,
     request: Request,
@@ -116,12 +164,12 @@ pub async fn escalate(
     state.outbox.wake();
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "ticket_id": ticket.id,
-            "status": "pending",
-            "reply_promise": config.reply_promise,
-            "support_email": config.support_email,
-        })),
+        Json(EscalationAccepted {
+            ticket_id: ticket.id,
+            status: crate::store::TicketStatus::Pending,
+            reply_promise: config.reply_promise.clone(),
+            support_email: config.support_email.clone(),
+        }),
     ))
 }
 
@@ -145,13 +193,30 @@ async fn read_escalation(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A customer's rating of one answer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackRequest {
+    /// The `message_id` of a chat answer (or the `id` of a completion).
     pub message_id: String,
     pub rating: Rating,
+    /// Up to 4,000 characters.
     pub comment: Option<String>,
 }
 
+/// Rates an answer (the support lead sees it in the console).
+#[utoipa::path(
+    post,
+    path = "/api/v1/feedback",
+    operation_id = "rate_answer",
+    tag = "chat",
+    request_body = FeedbackRequest,
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 404, description = "Unknown message", body = ErrorBody),
+        (status = 422, description = "Invalid rating or comment", body = ErrorBody),
+    )
+)]
 pub async fn feedback(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<FeedbackRequest>,
@@ -176,7 +241,32 @@ pub async fn feedback(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/tenants/{id}`: what the widget needs to present the brand.
+/// What the widget needs to present a brand.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicTenant {
+    pub id: String,
+    pub name: String,
+    pub greeting: Option<String>,
+    pub brand_color: String,
+    pub support_email: String,
+    pub reply_promise: String,
+    pub support_hours: Option<String>,
+    /// What the handoff form asks for.
+    pub handoff_fields: Vec<crate::knowledge::HandoffField>,
+}
+
+/// A brand's public settings: name, greeting, colour, support address and handoff fields.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{id}",
+    tag = "chat",
+    params(("id" = String, Path, description = "The tenant id")),
+    responses(
+        (status = 200, description = "The brand's public settings", body = PublicTenant),
+        (status = 403, description = "An origin the brand does not allow", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+    )
+)]
 pub async fn tenant_config(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -187,14 +277,14 @@ pub async fn tenant_config(
         .tenant(&id)
         .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {id:?}")))?;
     state.cors.check(&headers, &c)?;
-    Ok(Json(serde_json::json!({
-        "id": id,
-        "name": c.name,
-        "greeting": c.greeting,
-        "brand_color": c.brand_color,
-        "support_email": c.support_email,
-        "reply_promise": c.reply_promise,
-        "support_hours": c.support_hours,
-        "handoff_fields": c.handoff_fields,
-    })))
+    Ok(Json(PublicTenant {
+        id,
+        name: c.name.clone(),
+        greeting: c.greeting.clone(),
+        brand_color: c.brand_color.clone(),
+        support_email: c.support_email.clone(),
+        reply_promise: c.reply_promise.clone(),
+        support_hours: c.support_hours.clone(),
+        handoff_fields: c.handoff_fields.clone(),
+    }))
 }

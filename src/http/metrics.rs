@@ -262,7 +262,14 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics: requests and latency by route, answers by outcome, tickets by status,
+/// retrieval and LLM latency.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn export(State(state): State<AppState>) -> impl IntoResponse {
     let tickets = match state.store.ticket_counts().await {
         Ok(counts) => Some(counts),

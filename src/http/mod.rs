@@ -11,6 +11,7 @@ mod error;
 mod handoff;
 mod metrics;
 mod openai_compat;
+mod openapi;
 mod rate_limit;
 mod screenshots;
 
@@ -25,13 +26,16 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::Extension;
 use axum::Router;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::answer::Pipeline;
 use crate::escalate::Outbox;
@@ -70,37 +74,45 @@ pub struct AppState {
     pub reindexing: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// The application's routes.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/chat", post(chat::chat))
-        .route("/api/v1/feedback", post(handoff::feedback))
-        .route("/api/v1/tenants/{id}", get(handoff::tenant_config))
-        .route(
-            "/v1/chat/completions",
-            post(openai_compat::chat_completions),
-        )
-        .route("/v1/models", get(openai_compat::models))
-        .route("/api/admin/tickets", get(admin::tickets))
-        .route("/api/admin/tickets/{id}/retry", post(admin::retry_ticket))
-        .route("/api/admin/feedback", get(admin::feedback))
-        .route("/api/admin/gaps", get(admin::gaps))
-        .route("/api/admin/reindex", post(admin::reindex))
-        .route("/api/admin/eval-report", get(admin::eval_report))
+/// The application's routes and their OpenAPI document, built from one list: each handler's
+/// `#[utoipa::path]` names its method and path, so an endpoint cannot be served undocumented.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(chat::chat))
+        .routes(routes!(handoff::feedback))
+        .routes(routes!(handoff::tenant_config))
+        .routes(routes!(openai_compat::chat_completions))
+        .routes(routes!(openai_compat::models))
+        .routes(routes!(admin::tickets))
+        .routes(routes!(admin::retry_ticket))
+        .routes(routes!(admin::feedback))
+        .routes(routes!(admin::gaps))
+        .routes(routes!(admin::reindex))
+        .routes(routes!(admin::eval_report))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     // The handoff form may carry screenshots: it has its own, larger limit.
-    let handoff = Router::new()
-        .route("/api/v1/escalations", post(handoff::escalate))
+    let handoff = OpenApiRouter::new()
+        .routes(routes!(handoff::escalate))
         .layer(DefaultBodyLimit::max(screenshots::MAX_HANDOFF_BODY_BYTES));
-    Router::new()
-        .merge(api)
-        .merge(handoff)
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics::export))
+    let operations = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(ready))
+        .routes(routes!(metrics::export))
+        .routes(routes!(openapi_json));
+    api.merge(handoff).merge(operations).split_for_parts()
+}
+
+/// The application: routes, static files and the layers every request goes through.
+pub fn router(state: AppState) -> Router {
+    let (routes, document) = routes();
+    let document = OpenApiJson(
+        document
+            .to_json()
+            .expect("the OpenAPI document serialises")
+            .into(),
+    );
+    routes
+        .layer(Extension(document))
         .fallback_service(ServeDir::new(&state.web_dir))
         // Innermost first: the per-IP limit, CORS around it (so a 429 can be read by the page
         // and preflights are never limited), the metrics around both.
@@ -124,6 +136,59 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
+/// The OpenAPI document, serialised once at start-up.
+#[derive(Clone)]
+struct OpenApiJson(axum::body::Bytes);
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"))
+)]
+async fn openapi_json(Extension(document): Extension<OpenApiJson>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document.0,
+    )
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok`
+    status: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Health))
+)]
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Readiness {
+    /// The tenants whose index is loaded.
+    tenants: Vec<String>,
+    /// Whether the store answers.
+    store: bool,
+}
+
+/// Readiness: at least one tenant's index is loaded and the store answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready (no index loaded, or the store fails)", body = Readiness),
+    )
+)]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let tenants = state.pipeline.retriever().tenant_ids();
     let store_ok = state.store.tickets(None, None, 1).await.is_ok();
@@ -134,7 +199,10 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     };
     (
         status,
-        axum::Json(serde_json::json!({"tenants": tenants, "store": store_ok})),
+        axum::Json(Readiness {
+            tenants,
+            store: store_ok,
+        }),
     )
 }
 

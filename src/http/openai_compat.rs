@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 use super::auth::RequireApiKey;
 use super::chat::{answer_error, chunks, finish_turn, token_hash, PreparedTurn};
-use super::error::{ApiError, ApiJson};
+use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
 use crate::answer::{Answer, Citation, EscalationReason, Outcome, Role, Turn};
 use crate::store::{now_ms, random_id};
@@ -31,27 +31,32 @@ use crate::store::{now_ms, random_id};
 /// read).
 const RETRIEVED_SHOWN: usize = 3;
 
-#[derive(Debug, Deserialize)]
+/// The OpenAI chat completions request; other OpenAI fields are accepted and ignored.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CompletionRequest {
     /// The tenant id.
     model: String,
+    /// The conversation; the last message is the customer's question. `system` and `developer`
+    /// messages are ignored.
     messages: Vec<RequestMessage>,
+    /// Answer as `chat.completion.chunk` Server-Sent Events ending with `data: [DONE]`.
     #[serde(default)]
     stream: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
-struct RequestMessage {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RequestMessage {
     role: MessageRole,
     /// A string or an array of `{type: "text", text}` parts; checked by [`message_text`] so the
     /// error can say which message is wrong.
     #[serde(default)]
+    #[schema(value_type = Value)]
     content: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum MessageRole {
+pub enum MessageRole {
     System,
     Developer,
     User,
@@ -59,8 +64,8 @@ enum MessageRole {
 }
 
 /// askdesk's own view of the reply, next to the standard OpenAI fields.
-#[derive(Debug, Serialize)]
-struct Extra {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Extra {
     outcome: Outcome,
     reason: Option<EscalationReason>,
     confidence: f32,
@@ -70,8 +75,9 @@ struct Extra {
     ticket_id: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct RetrievedPassage {
+/// One of the top retrieved passages.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RetrievedPassage {
     id: String,
     title: String,
     score: f32,
@@ -88,20 +94,115 @@ struct Completion {
     extra: Extra,
 }
 
-/// `GET /v1/models`: the loaded tenants, one "model" each.
-pub async fn models(_: RequireApiKey, State(state): State<AppState>) -> Json<Value> {
-    let data: Vec<Value> = state
+/// A `chat.completion`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChatCompletion {
+    /// Also the message id `POST /api/v1/feedback` takes.
+    id: String,
+    /// `chat.completion`
+    object: &'static str,
+    /// Unix seconds.
+    created: i64,
+    model: String,
+    choices: Vec<CompletionChoice>,
+    usage: Usage,
+    askdesk: Extra,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CompletionChoice {
+    index: u32,
+    message: AssistantMessage,
+    /// `stop`
+    finish_reason: &'static str,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AssistantMessage {
+    /// `assistant`
+    role: &'static str,
+    /// The answer followed by its sources.
+    content: String,
+}
+
+/// Counts in words (see [`word_count`]).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Usage {
+    prompt_tokens: usize,
+    completion_tokens: usize,
+    total_tokens: usize,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelList {
+    /// `list`
+    object: &'static str,
+    data: Vec<Model>,
+}
+
+/// A tenant, as OpenAI clients list models.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Model {
+    /// The tenant id.
+    id: String,
+    /// `model`
+    object: &'static str,
+    created: i64,
+    owned_by: &'static str,
+}
+
+/// The loaded tenants, one "model" each.
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    tag = "openai",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The tenants", body = ModelList),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+    )
+)]
+pub async fn models(_: RequireApiKey, State(state): State<AppState>) -> Json<ModelList> {
+    let data = state
         .pipeline
         .retriever()
         .tenant_ids()
         .into_iter()
-        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "askdesk"}))
+        .map(|id| Model {
+            id,
+            object: "model",
+            created: 0,
+            owned_by: "askdesk",
+        })
         .collect();
-    Json(json!({"object": "list", "data": data}))
+    Json(ModelList {
+        object: "list",
+        data,
+    })
 }
 
-/// `POST /v1/chat/completions`: answers the last user message as a `chat.completion`, or with
-/// `stream: true` as `chat.completion.chunk` Server-Sent Events ending in `data: [DONE]`.
+/// Answers the last user message as a `chat.completion`, or with `stream: true` as
+/// `chat.completion.chunk` Server-Sent Events ending in `data: [DONE]` (the last chunk carries
+/// the `askdesk` field).
+#[utoipa::path(
+    post,
+    path = "/v1/chat/completions",
+    tag = "openai",
+    security(("api_key" = [])),
+    request_body = CompletionRequest,
+    responses(
+        (status = 200, description = "The completion, or its chunks", content(
+            (ChatCompletion = "application/json"),
+            (String = "text/event-stream"),
+        )),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key", body = ErrorBody),
+        (status = 404, description = "Unknown model (tenant)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 422, description = "Invalid messages", body = ErrorBody),
+        (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+    )
+)]
 pub async fn chat_completions(
     _: RequireApiKey,
     State(state): State<AppState>,
@@ -250,25 +351,48 @@ fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
-fn completion_body(c: Completion) -> Value {
+fn completion_body(c: Completion) -> ChatCompletion {
     let completion_words = word_count(&c.content);
-    json!({
-        "id": c.id,
-        "object": "chat.completion",
-        "created": c.created,
-        "model": c.model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": c.content},
-            "finish_reason": "stop",
+    ChatCompletion {
+        id: c.id,
+        object: "chat.completion",
+        created: c.created,
+        model: c.model,
+        choices: vec![CompletionChoice {
+            index: 0,
+            message: AssistantMessage {
+                role: "assistant",
+                content: c.content,
+            },
+            finish_reason: "stop",
         }],
-        "usage": {
-            "prompt_tokens": c.prompt_words,
-            "completion_tokens": completion_words,
-            "total_tokens": c.prompt_words + completion_words,
+        usage: Usage {
+            prompt_tokens: c.prompt_words,
+            completion_tokens: completion_words,
+            total_tokens: c.prompt_words + completion_words,
         },
-        "askdesk": c.extra,
-    })
+        askdesk: c.extra,
+    }
+}
+
+/// One `chat.completion.chunk` event.
+#[derive(Serialize)]
+struct CompletionChunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: i64,
+    model: &'a str,
+    choices: [ChunkChoice; 1],
+    /// Only on the closing chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    askdesk: Option<&'a Extra>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice {
+    index: u32,
+    delta: Value,
+    finish_reason: Option<&'static str>,
 }
 
 /// A role chunk, the content in pieces, a closing chunk with `finish_reason` and the `askdesk`
@@ -280,14 +404,17 @@ fn completion_body(c: Completion) -> Value {
 fn stream(
     c: Completion,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
-    let chunk = |delta: Value, finish_reason: Option<&str>| {
-        json!({
-            "id": c.id,
-            "object": "chat.completion.chunk",
-            "created": c.created,
-            "model": c.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        })
+    let chunk = |delta: Value, finish_reason: Option<&'static str>| CompletionChunk {
+        id: &c.id,
+        object: "chat.completion.chunk",
+        created: c.created,
+        model: &c.model,
+        choices: [ChunkChoice {
+            index: 0,
+            delta,
+            finish_reason,
+        }],
+        askdesk: None,
     };
     let mut chunks_out = vec![chunk(json!({"role": "assistant"}), None)];
     chunks_out.extend(
@@ -296,11 +423,13 @@ fn stream(
             .map(|piece| chunk(json!({"content": piece}), None)),
     );
     let mut last = chunk(json!({}), Some("stop"));
-    last["askdesk"] = json!(c.extra);
+    last.askdesk = Some(&c.extra);
     chunks_out.push(last);
+    // Serialised straight to text, like the non-streamed completion, so both carry the same
+    // numbers digit for digit.
     let events: Vec<Event> = chunks_out
-        .into_iter()
-        .map(|value| Event::default().data(value.to_string()))
+        .iter()
+        .map(|chunk| Event::default().data(serde_json::to_string(chunk).unwrap_or_default()))
         .chain(std::iter::once(Event::default().data("[DONE]")))
         .collect();
     Sse::new(futures_util::stream::iter(events.into_iter().map(Ok)))

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::KnowledgeError;
 
 /// One field the brand's support team wants in a handoff (for example "the prompt you used").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffField {
     /// snake_case key, used in forms and JSON.

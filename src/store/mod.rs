@@ -28,7 +28,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Where a ticket is in the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TicketStatus {
     Pending,
@@ -143,7 +143,7 @@ pub struct StoredMessage {
 }
 
 /// A customer's rating of an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Rating {
     Up,
@@ -160,7 +160,7 @@ impl Rating {
 }
 
 /// One rating as the support lead reviews it: the answer rated and the question it answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackRecord {
     /// The rated assistant message.
     pub message_id: String,
@@ -171,6 +171,8 @@ pub struct FeedbackRecord {
     /// The customer's turn just before the rated answer.
     pub question: String,
     pub answer: String,
+    /// The citations shown with the answer, as the chat API returned them.
+    #[schema(value_type = Vec<crate::answer::Citation>)]
     pub citations: serde_json::Value,
     pub outcome: Option<String>,
     /// When the rating was given (Unix ms).

@@ -15,5 +15,6 @@ mod limits;
 mod llm;
 mod metrics;
 mod openai_compat;
+mod openapi;
 mod real_llm;
 mod smtp;
