@@ -127,6 +127,11 @@ pub struct Pipeline {
     confidence: ConfidenceModel,
     /// Present in LLM mode.
     generator: Option<Generator>,
+    /// One slot per embedding session. Retrievals wait here, first come first served, instead
+    /// of all running at once: under load, blocking threads sharing the cores finish every
+    /// request late together, and the sessions' mutexes are not fair, so the unlucky waited
+    /// longest. A fair queue keeps the tail latency close to the median (README, "Speed").
+    retrieval_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// In LLM mode, a failed model call falls back to the extractive answer from this confidence
@@ -135,11 +140,13 @@ const FALLBACK_CONFIDENCE: f32 = 0.75;
 
 impl Pipeline {
     pub fn new(retriever: Arc<Retriever>) -> Self {
+        let slots = retriever.embedder().parallelism().max(1);
         Self {
             retriever,
             tenants: RwLock::new(HashMap::new()),
             confidence: ConfidenceModel::default(),
             generator: None,
+            retrieval_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
         }
     }
 
@@ -223,7 +230,12 @@ impl Pipeline {
         let t = Instant::now();
         let retriever = Arc::clone(&self.retriever);
         let (tenant_id, query) = (tenant.to_string(), standalone.clone());
+        let slot = Arc::clone(&self.retrieval_slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| AnswerError::Internal(e.to_string()))?;
         let hits = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             retriever.search(&tenant_id, &query, RETRIEVE_K, SearchMode::Hybrid)
         })
         .await
