@@ -5,6 +5,7 @@
 //! `answer` (quoted from the knowledge base) or `escalate` (with a reason). No HTTP types here:
 //! the CLI, the HTTP service and the evals all call [`Pipeline::answer`].
 
+mod answerability;
 mod confidence;
 mod extractive;
 mod generative;
@@ -331,37 +332,52 @@ impl Pipeline {
         if forced == Some(EscalationReason::LowConfidence) {
             confidence = 0.0;
         }
-        let reason = forced.or_else(|| {
-            (hits.is_empty() || confidence < config.confidence_threshold)
-                .then_some(EscalationReason::LowConfidence)
+        let search = self.retriever.tenant(tenant);
+        let terms = |text: &str| -> Vec<String> {
+            search
+                .as_ref()
+                .map(|t| t.index.lexical.terms(text))
+                .unwrap_or_default()
+        };
+        let known = |term: &String| {
+            search
+                .as_ref()
+                .is_some_and(|t| t.index.lexical.doc_freq(term) > 0)
+        };
+        let mut reason = forced.or_else(|| {
+            (hits.is_empty()
+                || confidence < config.confidence_threshold
+                || mentions_unknown_name(question, &config.name, &terms, &known))
+            .then_some(EscalationReason::LowConfidence)
         });
-        let (text, citations) = match (reason, hits.first()) {
-            (None, Some(_)) => {
-                let search = self.retriever.tenant(tenant);
-                let terms = |text: &str| -> Vec<String> {
-                    search
-                        .as_ref()
-                        .map(|t| t.index.lexical.terms(text))
-                        .unwrap_or_default()
-                };
-                let quotes: Vec<(String, Citation)> = answering_hits(&hits)
-                    .into_iter()
-                    .map(|hit| {
-                        let quoted = extractive::quote(&hit.passage, question, &terms);
-                        let citation = Citation::new(&hit.passage, &quoted);
-                        (quoted, citation)
-                    })
-                    .collect();
+        let quotes: Vec<(String, Citation)> = match reason {
+            Some(_) => Vec::new(),
+            None => answering_hits(&hits)
+                .into_iter()
+                .map(|hit| {
+                    let quoted = extractive::quote(&hit.passage, question, &terms);
+                    let citation = Citation::new(&hit.passage, &quoted);
+                    (quoted, citation)
+                })
+                .collect(),
+        };
+        if reason.is_none()
+            && answerability::asks_for_amount(question)
+            && !quotes
+                .iter()
+                .any(|(q, _)| answerability::answers_amount(question, q))
+        {
+            reason = Some(EscalationReason::LowConfidence);
+        }
+        let (text, citations) = match reason {
+            None => {
                 let texts: Vec<&str> = quotes.iter().map(|(q, _)| q.as_str()).collect();
                 (
                     extractive::compose(&config.name, &texts),
                     quotes.into_iter().map(|(_, c)| c).collect(),
                 )
             }
-            (reason, _) => (
-                handoff_message(config, reason.unwrap_or(EscalationReason::LowConfidence)),
-                Vec::new(),
-            ),
+            Some(reason) => (handoff_message(config, reason), Vec::new()),
         };
         Answer {
             outcome: if reason.is_some() {
@@ -378,6 +394,20 @@ impl Pipeline {
             timings: Timings::default(),
         }
     }
+}
+
+/// True when the question names something (see [`answerability::names`]) that no passage of the
+/// tenant mentions: whatever the passages say, it is not about that.
+fn mentions_unknown_name(
+    question: &str,
+    brand: &str,
+    terms: &dyn Fn(&str) -> Vec<String>,
+    known: &dyn Fn(&String) -> bool,
+) -> bool {
+    answerability::names(question, brand).iter().any(|name| {
+        let name_terms = terms(name);
+        !name_terms.is_empty() && !name_terms.iter().any(known)
+    })
 }
 
 /// Fused-score gap within which the runner-up passage is quoted too (eval suites: 0 → 0.823

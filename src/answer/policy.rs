@@ -79,12 +79,39 @@ pub fn requests_human(question: &str) -> bool {
         || (matches_any(&w, &verbs) && person.iter().any(|p| contains_phrase(&w, p)))
 }
 
-/// The first sensitive topic the question touches.
+/// Words that, right before a topic's phrase, make it something to prevent rather than
+/// something that happened: "tips for keeping my account from getting hacked" is a how-to the
+/// help center answers; "my account was hacked" is an incident for a person.
+const PREVENTION_CUES: &[&str] = &[
+    "from getting",
+    "from being",
+    "against getting",
+    "against being",
+    "avoid getting",
+    "avoid being",
+    "prevent",
+    "to prevent",
+    "never get",
+    "never be",
+    "without getting",
+];
+
+/// The first sensitive topic the question touches. A phrase counts unless every occurrence of
+/// it follows a prevention cue (see [`PREVENTION_CUES`]).
 pub fn sensitive_topic<'a>(question: &str, topics: &'a [SensitiveTopic]) -> Option<&'a str> {
     let w = words(question);
+    let cues: Vec<Vec<String>> = PREVENTION_CUES.iter().map(|c| words(c)).collect();
+    let happened = |phrase: &str| {
+        let needle = words(phrase);
+        !needle.is_empty()
+            && (0..w.len().saturating_sub(needle.len() - 1)).any(|start| {
+                w[start..start + needle.len()] == needle[..]
+                    && !cues.iter().any(|cue| w[..start].ends_with(cue))
+            })
+    };
     topics
         .iter()
-        .find(|t| t.phrases.iter().any(|p| contains_phrase(&w, p)))
+        .find(|t| t.phrases.iter().any(|p| happened(p)))
         .map(|t| t.name.as_str())
 }
 
@@ -176,6 +203,30 @@ mod tests {
         assert_eq!(
             sensitive_topic("How do I change my password?", &topics),
             None
+        );
+    }
+
+    #[test]
+    fn prevention_is_a_how_to_but_an_incident_is_sensitive() {
+        let topics = default_sensitive_topics();
+        for q in [
+            "Any tips for keeping my account from getting hacked?",
+            "How do I protect my account against being compromised?",
+            "What can I do to prevent hacked accounts?",
+        ] {
+            assert_eq!(sensitive_topic(q, &topics), None, "{q}");
+        }
+        for q in [
+            "My account was hacked, how do I keep it from getting hacked again?",
+            "I got hacked",
+            "Help, hacked!",
+            "how do I stop being charged twice",
+        ] {
+            assert!(sensitive_topic(q, &topics).is_some(), "{q}");
+        }
+        assert_eq!(
+            sensitive_topic("Please delete my account and all my data.", &topics),
+            Some("data_deletion")
         );
     }
 

@@ -69,7 +69,8 @@ pub struct SensitiveTopic {
     pub phrases: Vec<String>,
 }
 
-/// The default sensitive topics: account takeover, disputed or double charges, legal threats.
+/// The default sensitive topics: account takeover, disputed or double charges, legal threats,
+/// requests to delete an account or personal data.
 pub fn default_sensitive_topics() -> Vec<SensitiveTopic> {
     let topic = |name: &str, phrases: &[&str]| SensitiveTopic {
         name: name.to_string(),
@@ -141,6 +142,25 @@ pub fn default_sensitive_topics() -> Vec<SensitiveTopic> {
                 "consumer protection",
                 "solicitor",
                 "class action",
+            ],
+        ),
+        // A request to delete an account or personal data is an action the bot cannot take,
+        // and data-protection law gives it deadlines a person must track.
+        topic(
+            "data_deletion",
+            &[
+                "delete my account",
+                "delete my data",
+                "delete all my data",
+                "delete my personal data",
+                "erase my data",
+                "erase my account",
+                "remove my data",
+                "remove my personal data",
+                "right to be forgotten",
+                "gdpr",
+                "data deletion",
+                "account deletion",
             ],
         ),
     ]

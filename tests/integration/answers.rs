@@ -178,3 +178,58 @@ fn bad_input_is_refused_with_the_reason() {
         Err(AnswerError::Request(RequestError::EmptyQuestion))
     ));
 }
+
+/// A pipeline over the Acme knowledge base `docs` (a fresh index in a temp folder).
+fn acme_pipeline(docs: &[(&str, &str)]) -> (tempfile::TempDir, Pipeline) {
+    let dir = crate::helpers::acme_knowledge(docs);
+    let options = EngineOptions::new(dir.path(), None);
+    let pipeline = engine::open(&options, embedder(), None).unwrap().pipeline();
+    (dir, pipeline)
+}
+
+const ACME_FAQ: &str = "# FAQ\n\n\
+## Which payment providers do you accept?\n\nWe accept payments through PayPal and all major credit cards.\n\n\
+## How do I sign in?\n\nSign in with your email address and password, or with your Microsoft account.\n\n\
+## How long does support take to reply?\n\nSupport replies within 2 business days.\n\n\
+## How do I change my plan?\n\nOpen Settings → Billing to upgrade or downgrade your plan at any time.\n";
+
+#[test]
+fn a_name_the_knowledge_base_never_mentions_is_handed_over_not_guessed() {
+    let (_dir, pipeline) = acme_pipeline(&[("faq.md", ACME_FAQ)]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ask = |q: &str| rt.block_on(pipeline.answer("acme", q, &[])).unwrap();
+    for (question, named) in [
+        ("Can I pay with PayPal?", true),
+        ("Can I pay with Venmo?", false),
+        ("Can I sign in with my Microsoft account?", true),
+        ("Can I sign in with my Google account?", false),
+    ] {
+        let a = ask(question);
+        let expected = if named {
+            Outcome::Answer
+        } else {
+            Outcome::Escalate
+        };
+        assert_eq!(a.outcome, expected, "{question}: {}", a.text);
+        if !named {
+            assert_eq!(a.reason, Some(EscalationReason::LowConfidence));
+            assert!(a.citations.is_empty());
+        }
+    }
+}
+
+#[test]
+fn an_amount_the_passages_do_not_state_is_handed_over_not_guessed() {
+    let (_dir, pipeline) = acme_pipeline(&[("faq.md", ACME_FAQ)]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ask = |q: &str| rt.block_on(pipeline.answer("acme", q, &[])).unwrap();
+    let stated = ask("How long will support take to get back to me?");
+    assert_eq!(stated.outcome, Outcome::Answer, "{}", stated.text);
+    assert!(stated.text.contains("2 business days"));
+    // the plan passage is retrieved with confidence, but it names no price
+    let unstated = ask("How much does it cost to upgrade my plan?");
+    assert_eq!(unstated.outcome, Outcome::Escalate, "{}", unstated.text);
+    assert_eq!(unstated.reason, Some(EscalationReason::LowConfidence));
+    let how_to = ask("How do I upgrade my plan?");
+    assert_eq!(how_to.outcome, Outcome::Answer, "{}", how_to.text);
+}
