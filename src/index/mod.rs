@@ -9,6 +9,7 @@
 //! index/<tenant>/gen-<n>/passages.json
 //! index/<tenant>/gen-<n>/heads.f32       question/heading vectors
 //! index/<tenant>/gen-<n>/bodies.f32      whole-passage vectors
+//! index/<tenant>/gen-<n>/sentences.f32   sentence vectors, passage by passage in order
 //! index/<tenant>/gen-<n>/tantivy/
 //! ```
 //! A generation is written completely and fsynced before `CURRENT` points at it, so a crash
@@ -31,7 +32,7 @@ use crate::embed::{EmbedError, Embedder};
 use crate::knowledge::{Passage, Tenant};
 
 /// Bumped when the on-disk layout or what goes into an index changes.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -90,6 +91,10 @@ pub struct TenantIndex {
     pub heads: Matrix,
     /// Vectors of each passage's heading plus text.
     pub bodies: Matrix,
+    /// Vectors of the passages' sentences ([`Passage::sentences_for_embedding`]).
+    pub sentences: Matrix,
+    /// The rows of `sentences` that belong to each passage, by passage ordinal.
+    pub sentence_rows: Vec<std::ops::Range<usize>>,
     /// Generation folder name, or "memory".
     pub generation: String,
 }
@@ -98,6 +103,44 @@ impl TenantIndex {
     pub fn passages(&self) -> &[Passage] {
         &self.tenant.passages
     }
+}
+
+/// The texts embedded for a tenant's passages.
+struct EmbeddingTexts {
+    heads: Vec<String>,
+    bodies: Vec<String>,
+    sentences: Vec<String>,
+    sentence_rows: Vec<std::ops::Range<usize>>,
+}
+
+impl EmbeddingTexts {
+    fn of(passages: &[Passage], brand: &str) -> Self {
+        let (heads, bodies) = passages
+            .iter()
+            .map(|p| p.texts_for_embedding(brand))
+            .unzip();
+        let mut sentences = Vec::new();
+        let mut sentence_rows = Vec::with_capacity(passages.len());
+        for passage in passages {
+            let start = sentences.len();
+            sentences.extend(passage.sentences_for_embedding(brand));
+            sentence_rows.push(start..sentences.len());
+        }
+        Self {
+            heads,
+            bodies,
+            sentences,
+            sentence_rows,
+        }
+    }
+}
+
+/// The vectors of one tenant's passages.
+struct PassageVectors {
+    heads: Matrix,
+    bodies: Matrix,
+    sentences: Matrix,
+    sentence_rows: Vec<std::ops::Range<usize>>,
 }
 
 /// Builds and opens tenant indexes. The vector cache is opened only when something must be
@@ -161,14 +204,16 @@ impl Indexer {
                 return Ok((index, report));
             }
         }
-        let (heads, bodies, embedded) = self.vectors_for(&tenant.passages, &tenant.config.name)?;
+        let (vectors, embedded) = self.vectors_for(&tenant.passages, &tenant.config.name)?;
         let index = match self.tenant_dir(&tenant.id) {
-            Some(dir) => self.write_generation(&dir, tenant, heads, bodies, &fingerprint)?,
+            Some(dir) => self.write_generation(&dir, tenant, vectors, &fingerprint)?,
             None => TenantIndex {
                 lexical: LexicalIndex::build(None, &tenant.passages, self.settings.boosts)?,
                 tenant,
-                heads,
-                bodies,
+                heads: vectors.heads,
+                bodies: vectors.bodies,
+                sentences: vectors.sentences,
+                sentence_rows: vectors.sentence_rows,
                 generation: "memory".into(),
             },
         };
@@ -219,7 +264,14 @@ impl Indexer {
         // The fingerprint covers every passage, so the passages loaded now are the indexed ones.
         let heads = Matrix::read(&generation.join("heads.f32")).map_err(io_error(&generation))?;
         let bodies = Matrix::read(&generation.join("bodies.f32")).map_err(io_error(&generation))?;
-        if heads.rows() != tenant.passages.len() || bodies.rows() != tenant.passages.len() {
+        let sentences =
+            Matrix::read(&generation.join("sentences.f32")).map_err(io_error(&generation))?;
+        // Sentence splitting is deterministic, so the rows follow from the passages.
+        let sentence_rows = EmbeddingTexts::of(&tenant.passages, &tenant.config.name).sentence_rows;
+        if heads.rows() != tenant.passages.len()
+            || bodies.rows() != tenant.passages.len()
+            || sentences.rows() != sentence_rows.last().map_or(0, |r| r.end)
+        {
             return Ok(None);
         }
         let lexical = LexicalIndex::open(&generation.join("tantivy"), self.settings.boosts)?;
@@ -228,22 +280,27 @@ impl Indexer {
             lexical,
             heads,
             bodies,
+            sentences,
+            sentence_rows,
             generation: name.trim().to_string(),
         }))
     }
 
-    /// Head and body vectors for `passages`, embedding only texts missing from the cache.
+    /// Head, body and sentence vectors for `passages`, embedding only texts missing from the
+    /// cache. Returns them with the number of texts embedded.
     fn vectors_for(
         &mut self,
         passages: &[Passage],
         brand: &str,
-    ) -> Result<(Matrix, Matrix, usize), IndexError> {
-        let (heads, bodies): (Vec<String>, Vec<String>) = passages
-            .iter()
-            .map(|p| p.texts_for_embedding(brand))
-            .unzip();
-        let keys: Vec<TextHash> = heads.iter().chain(&bodies).map(|t| text_hash(t)).collect();
-        let texts: Vec<&String> = heads.iter().chain(&bodies).collect();
+    ) -> Result<(PassageVectors, usize), IndexError> {
+        let EmbeddingTexts {
+            heads,
+            bodies,
+            sentences,
+            sentence_rows,
+        } = EmbeddingTexts::of(passages, brand);
+        let texts: Vec<&String> = heads.iter().chain(&bodies).chain(&sentences).collect();
+        let keys: Vec<TextHash> = texts.iter().map(|t| text_hash(t)).collect();
         let cache = self.cache()?;
         let mut missing: Vec<(TextHash, &str)> = Vec::new();
         for (key, text) in keys.iter().zip(&texts) {
@@ -318,7 +375,13 @@ impl Indexer {
             Ok(Matrix { dim, data })
         };
         let n = passages.len();
-        Ok((matrix(&keys[..n])?, matrix(&keys[n..])?, embedded))
+        let vectors = PassageVectors {
+            heads: matrix(&keys[..n])?,
+            bodies: matrix(&keys[n..2 * n])?,
+            sentences: matrix(&keys[2 * n..])?,
+            sentence_rows,
+        };
+        Ok((vectors, embedded))
     }
 
     fn cache(&mut self) -> Result<&mut VectorCache, IndexError> {
@@ -338,10 +401,15 @@ impl Indexer {
         &self,
         dir: &Path,
         tenant: Tenant,
-        heads: Matrix,
-        bodies: Matrix,
+        vectors: PassageVectors,
         fingerprint: &str,
     ) -> Result<TenantIndex, IndexError> {
+        let PassageVectors {
+            heads,
+            bodies,
+            sentences,
+            sentence_rows,
+        } = vectors;
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         remove_stale_generations(dir, None);
         let name = format!(
@@ -362,6 +430,9 @@ impl Indexer {
             .map_err(io_error(&generation))?;
         bodies
             .write(&generation.join("bodies.f32"))
+            .map_err(io_error(&generation))?;
+        sentences
+            .write(&generation.join("sentences.f32"))
             .map_err(io_error(&generation))?;
         let passages_json =
             serde_json::to_vec(&tenant.passages).map_err(|e| IndexError::Corrupt {
@@ -391,6 +462,8 @@ impl Indexer {
             lexical,
             heads,
             bodies,
+            sentences,
+            sentence_rows,
             generation: name,
         })
     }

@@ -87,6 +87,18 @@ impl Passage {
         (head, body)
     }
 
+    /// The passage's sentences as embedded for sentence-level matching, brand left out. A
+    /// customer's question often matches one sentence of a passage much better than the whole
+    /// passage, whose other sentences dilute its vector. Fragments of
+    /// [`MIN_SENTENCE_CHARS`] characters or fewer are skipped: they match everything a little.
+    pub fn sentences_for_embedding(&self, brand: &str) -> Vec<String> {
+        sentences(&self.text)
+            .into_iter()
+            .filter(|s| s.chars().count() > MIN_SENTENCE_CHARS)
+            .map(|s| without_brand(s, brand))
+            .collect()
+    }
+
     /// Hash of everything that defines the passage; a changed hash means re-index.
     pub fn content_hash(&self) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -105,6 +117,10 @@ impl Passage {
         h.finalize().into()
     }
 }
+
+/// Sentences this short are not embedded on their own (see
+/// [`Passage::sentences_for_embedding`]).
+pub const MIN_SENTENCE_CHARS: usize = 15;
 
 /// `text` with every case-insensitive occurrence of `brand` (and a following "'s") removed.
 pub fn without_brand(text: &str, brand: &str) -> String {
@@ -473,6 +489,27 @@ mod tests {
         );
         assert_eq!(without_brand("no brand here", "FictArt"), "no brand here");
         assert_eq!(without_brand("anything", ""), "anything");
+    }
+
+    #[test]
+    fn sentences_are_embedded_one_by_one_without_fragments_or_the_brand() {
+        let passage = Passage {
+            id: "acme/a#b".into(),
+            tenant: "acme".into(),
+            heading_path: vec!["Support".into()],
+            question: None,
+            text: "Acme support hours are Monday to Friday. Thanks!\n- Email the support team for anything else.".into(),
+            url: None,
+            kind: DocKind::Policy,
+            updated: None,
+        };
+        assert_eq!(
+            passage.sentences_for_embedding("Acme"),
+            [
+                "support hours are Monday to Friday.",
+                "- Email the support team for anything else."
+            ]
+        );
     }
 
     #[test]
