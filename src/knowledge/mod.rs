@@ -118,6 +118,22 @@ impl Passage {
     }
 }
 
+/// True when a brand name found between `before` and `after` is a word of its own, not part of
+/// a longer word, an e-mail address or a domain ("support@fictart.com" keeps its brand).
+fn is_word_boundary(before: &str, after: &str) -> bool {
+    let joins = |c: char| c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '/' | '_');
+    let before_ok = before.chars().next_back().is_none_or(|c| !joins(c));
+    let mut next = after.chars();
+    let after_ok = match next.next() {
+        None => true,
+        Some(c) if c.is_alphanumeric() || c == '@' || c == '_' => false,
+        // a sentence's full stop or a hyphen at the end is a boundary; "fictart.com" is not
+        Some('.' | '-' | '/') => next.next().is_none_or(|c| !c.is_alphanumeric()),
+        Some(_) => true,
+    };
+    before_ok && after_ok
+}
+
 /// Sentences this short are not embedded on their own (see
 /// [`Passage::sentences_for_embedding`]).
 pub const MIN_SENTENCE_CHARS: usize = 15;
@@ -133,15 +149,22 @@ pub fn without_brand(text: &str, brand: &str) -> String {
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = 0;
-    while let Some(found) = lower[rest..].find(&needle) {
-        let start = rest + found;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(&needle) {
+        let start = from + found;
+        let end = start + needle.len();
+        from = end;
+        if !is_word_boundary(&lower[..start], &lower[end..]) {
+            continue;
+        }
         out.push_str(&text[rest..start]);
-        rest = start + needle.len();
+        rest = end;
         for suffix in ["'s", "’s"] {
             if lower[rest..].starts_with(suffix) {
                 rest += suffix.len();
             }
         }
+        from = rest;
     }
     out.push_str(&text[rest..]);
     out.split(' ')
@@ -488,6 +511,22 @@ mod tests {
             "plans and tools"
         );
         assert_eq!(without_brand("no brand here", "FictArt"), "no brand here");
+        // addresses, domains and longer words keep the brand; a sentence's end does not
+        assert_eq!(
+            without_brand(
+                "Write to service@fictart.com or see fictart.com/help.",
+                "FictArt"
+            ),
+            "Write to service@fictart.com or see fictart.com/help."
+        );
+        assert_eq!(
+            without_brand("Welcome to FictArt.", "FictArt"),
+            "Welcome to ."
+        );
+        assert_eq!(
+            without_brand("FictArtists unite", "FictArt"),
+            "FictArtists unite"
+        );
         assert_eq!(without_brand("anything", ""), "anything");
     }
 
