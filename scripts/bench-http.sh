@@ -17,7 +17,7 @@ rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # One IP sends thousands of requests a second here: the rate limits (sized for people) are off.
 ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE=0 ASKDESK_RATE_LIMIT_PER_TENANT_PER_MINUTE=0 \
-  target/release/askdesk serve --knowledge knowledge --data "$tmp/data" --bind 127.0.0.1:18091 >"$tmp/askdesk.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/release/askdesk" serve --knowledge knowledge --data "$tmp/data" --bind 127.0.0.1:18091 >"$tmp/askdesk.log" 2>&1 &
 askdesk_pid=$!
 wait_port 18091
 echo "== askdesk (extractive) =="

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SHARED="${ASKDESK_SHARED:-../shared}"
 PEER="$PWD/.cache/peer-venv/bin/python"
 export MODEL_DIR="$PWD/.cache/models/minilm"
-BIN=target/release/askdesk
+BIN="${CARGO_TARGET_DIR:-target}/release/askdesk"
 [ -d .cache/bench/beir ] || python3 scripts/gen_kb.py .cache/bench
 
 row() { # name json
