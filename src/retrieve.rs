@@ -210,8 +210,8 @@ impl TenantSearch {
 
 impl TenantSearch {
     /// Mixes each candidate's heading/passage score with its best sentence's cosine:
-    /// `(1 − w)·mix + w·best sentence` (a passage with no embedded sentence counts its
-    /// whole-passage cosine). Only the candidates of fusion (both retrievers' pools) are scored
+    /// `(1 − w)·mix + w·best sentence` (a passage with no sentence vectors keeps its mix). Only
+    /// the candidates of fusion (both retrievers' pools) are scored
     /// by sentence, so a large knowledge base does not pay for every sentence of every passage.
     fn mix_in_sentences(
         &self,
@@ -233,11 +233,14 @@ impl TenantSearch {
                 .get(ord)
                 .cloned()
                 .unwrap_or_default();
-            let best_sentence = rows
+            // A short passage has no sentence vectors: its own vectors already are sentence-level,
+            // so its score stays as it is.
+            if let Some(best_sentence) = rows
                 .map(|row| crate::embed::dot(self.index.sentences.row(row), query))
                 .reduce(f32::max)
-                .unwrap_or_else(|| crate::embed::dot(self.index.bodies.row(ord), query));
-            scores[ord] = (1.0 - w) * scores[ord] + w * best_sentence;
+            {
+                scores[ord] = (1.0 - w) * scores[ord] + w * best_sentence;
+            }
         }
     }
 }
