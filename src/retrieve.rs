@@ -10,13 +10,11 @@
 //!
 //! The dense side compares the question with each passage's own question or heading *and* with
 //! the whole passage, mixing the two cosines: a customer's question is most often a rewording of
-//! an FAQ question, which the full-passage vector dilutes with the answer's words. That mix is
-//! That mix is mixed in turn with the passage's best-matching *sentence*: a question about one
-//! rule of a longer passage matches that rule's sentence better than the passage as a whole. The
-//! sentence weight is small on purpose: on the demo suites more helps (0.5: 0.923 pass rate
-//! against 0.900 at 0.2), but on StackFAQ pairs it pulls up passages that merely share one
-//! sentence's words (nDCG@10 0.969 with none, 0.963 at 0.2, 0.923 at 0.5; README, "How retrieval
-//! works").
+//! an FAQ question, which the full-passage vector dilutes with the answer's words. For a long
+//! passage that mix is mixed in turn with its best-matching *sentence*: a question about one rule
+//! of a long passage matches that rule's sentence better than the passage as a whole. The
+//! sentence weight is small on purpose: more helps the demo suites a little but pulls up
+//! StackFAQ answers that merely share one sentence's words (README, "How retrieval works").
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -206,13 +204,11 @@ impl TenantSearch {
             })
             .collect())
     }
-}
 
-impl TenantSearch {
     /// Mixes each candidate's heading/passage score with its best sentence's cosine:
     /// `(1 − w)·mix + w·best sentence` (a passage with no sentence vectors keeps its mix). Only
-    /// the candidates of fusion (both retrievers' pools) are scored
-    /// by sentence, so a large knowledge base does not pay for every sentence of every passage.
+    /// the candidates of fusion (both retrievers' pools) are scored by sentence, so a large
+    /// knowledge base does not pay for every sentence of every passage.
     fn mix_in_sentences(
         &self,
         scores: &mut [f32],

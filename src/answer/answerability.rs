@@ -9,7 +9,7 @@
 //!
 //! Both end in an honest handoff (`low_confidence`), never in a guess.
 
-use super::policy::words;
+use super::policy::{matches_any, words};
 
 /// Capitalised words that are not names of things a help center would document.
 const CALENDAR_WORDS: &[&str] = &[
@@ -121,7 +121,7 @@ const AMOUNT_QUESTIONS: &[&str] = &[
 
 /// True when the question asks for an amount (see [`AMOUNT_QUESTIONS`]).
 pub fn asks_for_amount(question: &str) -> bool {
-    contains_any(&words(question), AMOUNT_QUESTIONS)
+    matches_any(&words(question), AMOUNT_QUESTIONS)
 }
 
 /// Words that state an amount without a digit.
@@ -185,22 +185,13 @@ const PRICE_QUESTIONS: &[&str] = &[
 /// about prices, it speaks about prices (a help center often says where the prices are rather
 /// than what they are).
 pub fn answers_amount(question: &str, passage: &str) -> bool {
-    let mentions_prices = |text: &str| {
-        words(text)
-            .iter()
-            .any(|w| PRICE_WORDS.contains(&w.as_str()))
-    };
-    let asks_price = mentions_prices(question) || contains_any(&words(question), PRICE_QUESTIONS);
-    states_amount(passage) || (asks_price && mentions_prices(passage))
-}
-
-fn contains_any(haystack: &[String], phrases: &[&str]) -> bool {
-    phrases.iter().any(|phrase| {
-        let needle = words(phrase);
-        haystack
-            .windows(needle.len())
-            .any(|window| window == needle.as_slice())
-    })
+    if states_amount(passage) {
+        return true;
+    }
+    let mentions_prices = |w: &[String]| w.iter().any(|w| PRICE_WORDS.contains(&w.as_str()));
+    let question = words(question);
+    let asks_price = mentions_prices(&question) || matches_any(&question, PRICE_QUESTIONS);
+    asks_price && mentions_prices(&words(passage))
 }
 
 /// True when `text` states some amount: a digit, a currency sign, a number word, or "a day",

@@ -14,16 +14,24 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// True when the word sequence `phrase` occurs in `haystack`.
-fn contains_phrase(haystack: &[String], phrase: &str) -> bool {
+/// Where the word sequence `phrase` starts in `haystack` (word indices).
+fn phrase_starts<'a>(haystack: &'a [String], phrase: &str) -> impl Iterator<Item = usize> + 'a {
     let needle = words(phrase);
-    !needle.is_empty()
-        && haystack
-            .windows(needle.len())
-            .any(|w| w == needle.as_slice())
+    let len = needle.len().max(1);
+    haystack
+        .windows(len)
+        .enumerate()
+        .filter(move |(_, w)| !needle.is_empty() && *w == needle.as_slice())
+        .map(|(start, _)| start)
 }
 
-fn matches_any(haystack: &[String], phrases: &[&str]) -> bool {
+/// True when the word sequence `phrase` occurs in `haystack`.
+fn contains_phrase(haystack: &[String], phrase: &str) -> bool {
+    phrase_starts(haystack, phrase).next().is_some()
+}
+
+/// True when any of `phrases` occurs in `haystack` (lowercase words, see [`words`]).
+pub(super) fn matches_any(haystack: &[String], phrases: &[&str]) -> bool {
     phrases.iter().any(|p| contains_phrase(haystack, p))
 }
 
@@ -102,12 +110,7 @@ pub fn sensitive_topic<'a>(question: &str, topics: &'a [SensitiveTopic]) -> Opti
     let w = words(question);
     let cues: Vec<Vec<String>> = PREVENTION_CUES.iter().map(|c| words(c)).collect();
     let happened = |phrase: &str| {
-        let needle = words(phrase);
-        !needle.is_empty()
-            && (0..w.len().saturating_sub(needle.len() - 1)).any(|start| {
-                w[start..start + needle.len()] == needle[..]
-                    && !cues.iter().any(|cue| w[..start].ends_with(cue))
-            })
+        phrase_starts(&w, phrase).any(|start| !cues.iter().any(|cue| w[..start].ends_with(cue)))
     };
     topics
         .iter()

@@ -119,13 +119,7 @@ impl EmbeddingTexts {
             .iter()
             .map(|p| p.texts_for_embedding(brand))
             .unzip();
-        let mut sentences = Vec::new();
-        let mut sentence_rows = Vec::with_capacity(passages.len());
-        for passage in passages {
-            let start = sentences.len();
-            sentences.extend(passage.sentences_for_embedding(brand));
-            sentence_rows.push(start..sentences.len());
-        }
+        let (sentences, sentence_rows) = sentences_of(passages, brand);
         Self {
             heads,
             bodies,
@@ -133,6 +127,18 @@ impl EmbeddingTexts {
             sentence_rows,
         }
     }
+}
+
+/// The passages' sentences in order, and the rows each passage's sentences take.
+fn sentences_of(passages: &[Passage], brand: &str) -> (Vec<String>, Vec<std::ops::Range<usize>>) {
+    let mut sentences = Vec::new();
+    let mut rows = Vec::with_capacity(passages.len());
+    for passage in passages {
+        let start = sentences.len();
+        sentences.extend(passage.sentences_for_embedding(brand));
+        rows.push(start..sentences.len());
+    }
+    (sentences, rows)
 }
 
 /// The vectors of one tenant's passages.
@@ -267,7 +273,7 @@ impl Indexer {
         let sentences =
             Matrix::read(&generation.join("sentences.f32")).map_err(io_error(&generation))?;
         // Sentence splitting is deterministic, so the rows follow from the passages.
-        let sentence_rows = EmbeddingTexts::of(&tenant.passages, &tenant.config.name).sentence_rows;
+        let (_, sentence_rows) = sentences_of(&tenant.passages, &tenant.config.name);
         if heads.rows() != tenant.passages.len()
             || bodies.rows() != tenant.passages.len()
             || sentences.rows() != sentence_rows.last().map_or(0, |r| r.end)
