@@ -273,3 +273,44 @@ fn asking_for_an_unknown_tenant_is_an_error() {
         .unwrap();
     assert_eq!(err.to_string(), "unknown tenant \"ghost\"");
 }
+
+#[test]
+fn a_question_about_one_rule_of_a_long_passage_finds_it_by_its_sentence() {
+    let data = tempfile::tempdir().unwrap();
+    let knowledge = repo_root().join("knowledge");
+    let question = "Besides the prompt, what else can I change to get nicer looking results?";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let answer = |sentence_weight: f32| {
+        let mut options = EngineOptions::new(&knowledge, Some(data.path().to_path_buf()));
+        options.retrieval.sentence_weight = sentence_weight;
+        let engine = engine::open(&options, embedder(), None).unwrap();
+        let search = engine.retriever.tenant("stable-diffusion-web").unwrap();
+        // only passages over 400 characters have sentence vectors
+        for (passage, rows) in search
+            .index
+            .passages()
+            .iter()
+            .zip(&search.index.sentence_rows)
+        {
+            assert_eq!(
+                passage.text.trim().chars().count() > 400,
+                !rows.is_empty(),
+                "{}",
+                passage.id
+            );
+        }
+        let pipeline = engine.pipeline();
+        rt.block_on(pipeline.answer("stable-diffusion-web", question, &[]))
+            .unwrap()
+            .text
+    };
+    // "Try a different model or a higher resolution." is one sentence of a 401-character answer:
+    // its sentence lifts that passage close enough to the best one to be quoted with it.
+    let with_sentences = answer(0.2);
+    assert!(
+        with_sentences.contains("higher resolution"),
+        "{with_sentences}"
+    );
+    let without = answer(0.0);
+    assert!(!without.contains("higher resolution"), "{without}");
+}
