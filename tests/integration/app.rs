@@ -44,6 +44,24 @@ pub fn spawn_app_limited(pipeline: Arc<Pipeline>, rate_limit: RateLimitConfig) -
         pipeline,
         crate::helpers::repo_root().join("knowledge"),
         rate_limit,
+        std::future::pending(),
+    )
+    .0
+}
+
+/// The test app, shut down gracefully when `stop` fires (as Ctrl-C does for `askdesk serve`);
+/// the handle ends when the server has finished.
+pub fn spawn_app_stoppable(
+    pipeline: Arc<Pipeline>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (App, tokio::task::JoinHandle<std::io::Result<()>>) {
+    spawn(
+        pipeline,
+        crate::helpers::repo_root().join("knowledge"),
+        RateLimitConfig::off(),
+        async {
+            let _ = stop.await;
+        },
     )
 }
 
@@ -55,14 +73,21 @@ pub fn spawn_app_on(knowledge: &Path) -> App {
         Arc::new(engine.pipeline()),
         knowledge.to_path_buf(),
         RateLimitConfig::off(),
+        std::future::pending(),
     )
+    .0
 }
 
-fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf, rate_limit: RateLimitConfig) -> App {
+fn spawn(
+    pipeline: Arc<Pipeline>,
+    knowledge_dir: PathBuf,
+    rate_limit: RateLimitConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (App, tokio::task::JoinHandle<std::io::Result<()>>) {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (base, store) = runtime.block_on(async {
+    let (base, store, served) = runtime.block_on(async {
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("askdesk.db"))
                 .await
@@ -98,16 +123,17 @@ fn spawn(pipeline: Arc<Pipeline>, knowledge_dir: PathBuf, rate_limit: RateLimitC
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(serve(listener, state, std::future::pending()));
-        (base, store)
+        let served = tokio::spawn(serve(listener, state, shutdown));
+        (base, store, served)
     });
-    App {
+    let app = App {
         base,
         store,
         smtp,
         dir,
         runtime,
-    }
+    };
+    (app, served)
 }
 
 /// A response with its headers, for tests that look at more than the body.

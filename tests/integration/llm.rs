@@ -547,3 +547,77 @@ fn a_client_that_vanishes_mid_stream_leaves_a_whole_exchange_in_the_store() {
         "You can get a full refund within 7 days [1] if no credits were used."
     );
 }
+
+#[test]
+fn a_graceful_shutdown_finishes_the_open_stream_and_takes_no_new_request() {
+    let h = harness(None);
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (app, served) = crate::app::spawn_app_stoppable(Arc::clone(&h.pipeline), stopped);
+    let gate = Arc::new(tokio::sync::Notify::new());
+    *h.fake.script.lock().unwrap() = Script::Gated(
+        "You can get a full refund within 7 days [1]",
+        Arc::clone(&gate),
+        " if no credits were used.",
+    );
+    let client = crate::helpers::http_client();
+    let (rest, refused, served) = app.runtime.block_on(async {
+        let mut response = client
+            .post(format!("{}/api/v1/chat", app.base))
+            .header("accept", "text/event-stream")
+            .json(&json!({"tenant": "fictart", "message": CONFIDENT}))
+            .send()
+            .await
+            .unwrap();
+        let mut seen = String::new();
+        while !delta_text(&seen).contains("7 days") {
+            let chunk = response
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream ended early");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        // Shut down while the answer is mid-stream: the server stops listening...
+        stop.send(()).unwrap();
+        let mut refused = false;
+        for _ in 0..100 {
+            let fresh = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap();
+            if fresh
+                .get(format!("{}/healthz", app.base))
+                .send()
+                .await
+                .is_err()
+            {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            !served.is_finished(),
+            "the open stream keeps the server running"
+        );
+        // ...and the open stream still gets the rest of its answer.
+        gate.notify_one();
+        let mut rest = String::new();
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            rest.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        let served = tokio::time::timeout(Duration::from_secs(10), served).await;
+        (rest, refused, served)
+    });
+    assert!(
+        refused,
+        "a new connection is refused once shutdown has begun"
+    );
+    assert!(
+        delta_text(&rest).contains("if no credits were used."),
+        "{rest}"
+    );
+    assert!(rest.contains("event: done"), "{rest}");
+    let served = served.expect("the server finishes once the stream is done");
+    assert!(served.unwrap().is_ok());
+}
