@@ -10,11 +10,13 @@
 //!
 //! The dense side compares the question with each passage's own question or heading *and* with
 //! the whole passage, mixing the two cosines: a customer's question is most often a rewording of
-//! an FAQ question, which the full-passage vector dilutes with the answer's words. For a long
-//! passage that mix is mixed in turn with its best-matching *sentence*: a question about one rule
-//! of a long passage matches that rule's sentence better than the passage as a whole. The
-//! sentence weight is small on purpose: more helps the demo suites a little but pulls up
-//! StackFAQ answers that merely share one sentence's words (README, "How retrieval works").
+//! an FAQ question, which the full-passage vector dilutes with the answer's words. A passage of
+//! several sentences is then lifted towards its best-matching *sentence* when that sentence
+//! matches better than the passage: a question about one rule or one bullet of a list matches
+//! that sentence far better than the passage as a whole. The lift only ever raises a score, by
+//! part of the gap, so a passage whose other sentences are on topic is not pulled down, and
+//! StackFAQ answers that merely share one sentence's words gain little (README, "How retrieval
+//! works").
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -53,7 +55,8 @@ pub struct RetrievalSettings {
     /// Weight of the question/heading cosine against the whole-passage cosine.
     pub head_weight: f32,
     pub fusion: Fusion,
-    /// Weight of a passage's best sentence cosine against its heading/passage mix.
+    /// Share of the gap between a passage's heading/passage mix and its best sentence's cosine
+    /// (when higher) added to its score.
     pub sentence_weight: f32,
     /// Candidates taken from each retriever before fusion.
     pub pool: usize,
@@ -67,7 +70,7 @@ impl Default for RetrievalSettings {
                 bm25_weight: 0.05,
                 exact_weight: 0.3,
             },
-            sentence_weight: 0.2,
+            sentence_weight: 0.5,
             pool: 50,
         }
     }
@@ -205,10 +208,10 @@ impl TenantSearch {
             .collect())
     }
 
-    /// Mixes each candidate's heading/passage score with its best sentence's cosine:
-    /// `(1 − w)·mix + w·best sentence` (a passage with no sentence vectors keeps its mix). Only
-    /// the candidates of fusion (both retrievers' pools) are scored by sentence, so a large
-    /// knowledge base does not pay for every sentence of every passage.
+    /// Lifts each candidate's heading/passage score towards its best sentence's cosine when that
+    /// is higher: `mix + w·max(0, best sentence − mix)` (a passage with no sentence vectors keeps
+    /// its mix). Only the candidates of fusion (both retrievers' pools) are scored by sentence,
+    /// so a large knowledge base does not pay for every sentence of every passage.
     fn mix_in_sentences(
         &self,
         scores: &mut [f32],
@@ -229,16 +232,22 @@ impl TenantSearch {
                 .get(ord)
                 .cloned()
                 .unwrap_or_default();
-            // A short passage has no sentence vectors: its own vectors already are sentence-level,
+            // A one-sentence passage has no sentence vectors: its own vectors already are sentence-level,
             // so its score stays as it is.
             if let Some(best_sentence) = rows
                 .map(|row| crate::embed::dot(self.index.sentences.row(row), query))
                 .reduce(f32::max)
             {
-                scores[ord] = (1.0 - w) * scores[ord] + w * best_sentence;
+                scores[ord] = lifted(scores[ord], best_sentence, w);
             }
         }
     }
+}
+
+/// `score` raised by the share `w` of its gap to `best_sentence`, never lowered: a passage whose
+/// other sentences are on topic too must not lose to one that only shares a sentence's words.
+fn lifted(score: f32, best_sentence: f32, w: f32) -> f32 {
+    score + w * (best_sentence - score).max(0.0)
 }
 
 type Fused = (usize, f32, Option<Signal>, Option<Signal>);
@@ -475,6 +484,13 @@ impl Retriever {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_better_sentence_lifts_a_passage_and_a_worse_one_never_lowers_it() {
+        assert!((lifted(0.4, 0.8, 0.5) - 0.6).abs() < 1e-6);
+        assert_eq!(lifted(0.4, 0.3, 0.5), 0.4);
+        assert_eq!(lifted(0.4, 0.8, 0.0), 0.4);
+    }
 
     fn signal(hit: &Fused) -> (usize, Option<usize>, Option<usize>) {
         (

@@ -17,8 +17,7 @@ pub struct Citation {
     pub snippet: String,
 }
 
-/// Passages up to this long are quoted whole (longer ones are also matched sentence by
-/// sentence in retrieval).
+/// Passages up to this long are quoted whole.
 const QUOTE_WHOLE_CHARS: usize = crate::knowledge::LONG_PASSAGE_CHARS;
 /// Sentences kept from a longer passage.
 const MAX_SENTENCES: usize = 3;

@@ -32,7 +32,7 @@ use crate::embed::{EmbedError, Embedder};
 use crate::knowledge::{Passage, Tenant};
 
 /// Bumped when the on-disk layout or what goes into an index changes.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {

@@ -87,22 +87,26 @@ impl Passage {
         (head, body)
     }
 
-    /// The sentences of a long passage as embedded for sentence-level matching, brand left out.
-    /// A customer's question often matches one rule of a long passage much better than the
-    /// whole passage, whose other sentences dilute its vector. A passage of up to
-    /// [`LONG_PASSAGE_CHARS`] is represented well by its own vector (and quoted whole), so it has
-    /// none: that keeps indexing as fast as before for the short passages most FAQs are made
-    /// of. Fragments of [`MIN_SENTENCE_CHARS`] characters or fewer are skipped: they match
-    /// everything a little.
+    /// The sentences of a passage as embedded for sentence-level matching, brand left out.
+    /// A customer's question often matches one rule of a long passage, or one item of a list of
+    /// tips or options, much better than the whole passage, whose other sentences dilute its
+    /// vector. Other passages have none: a short passage of prose is represented well by its own
+    /// vectors, and leaving them out keeps indexing a FAQ of short answers as fast as without
+    /// sentence vectors (each would cost one more embedding per sentence). Fragments of
+    /// [`MIN_SENTENCE_CHARS`] characters or fewer are skipped: they match everything a little.
     pub fn sentences_for_embedding(&self, brand: &str) -> Vec<String> {
-        if self.text.trim().chars().count() <= LONG_PASSAGE_CHARS {
+        let text = self.text.trim();
+        if text.chars().count() <= LONG_PASSAGE_CHARS && !has_list(text) {
             return Vec::new();
         }
-        sentences(&self.text)
+        let kept: Vec<&str> = sentences(text)
             .into_iter()
             .filter(|s| s.chars().count() > MIN_SENTENCE_CHARS)
-            .map(|s| without_brand(s, brand))
-            .collect()
+            .collect();
+        if kept.len() < 2 {
+            return Vec::new();
+        }
+        kept.into_iter().map(|s| without_brand(s, brand)).collect()
     }
 
     /// Hash of everything that defines the passage; a changed hash means re-index.
@@ -138,6 +142,18 @@ fn is_word_boundary(before: &str, after: &str) -> bool {
         Some(_) => true,
     };
     before_ok && after_ok
+}
+
+/// True when `text` holds a Markdown list of two items or more (`-`, `*`, `+` or `1.` items).
+fn has_list(text: &str) -> bool {
+    let is_item = |line: &str| {
+        let line = line.trim_start();
+        let numbered = line
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        numbered || ["- ", "* ", "+ "].iter().any(|m| line.starts_with(m))
+    };
+    text.lines().filter(|l| is_item(l)).count() >= 2
 }
 
 /// Passages longer than this are matched sentence by sentence too, and quoted in part.
@@ -565,9 +581,27 @@ mod tests {
         assert_eq!(sentences.len(), 10);
         let short = Passage {
             text: "Acme support hours are Monday to Friday. Email us for anything else.".into(),
-            ..passage
+            ..passage.clone()
         };
         assert!(short.sentences_for_embedding("Acme").is_empty());
+        let list = Passage {
+            text: "Tips:\n- Describe the steps to reproduce it.\n1. Include your account email."
+                .into(),
+            ..passage.clone()
+        };
+        assert_eq!(
+            list.sentences_for_embedding("Acme"),
+            [
+                "- Describe the steps to reproduce it.",
+                "1. Include your account email."
+            ]
+        );
+        // a one-item list is matched by the passage's own vectors already
+        let one_item = Passage {
+            text: "Tips:\n- Describe the steps to reproduce it.".into(),
+            ..passage
+        };
+        assert!(one_item.sentences_for_embedding("Acme").is_empty());
     }
 
     #[test]
