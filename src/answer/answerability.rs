@@ -5,9 +5,12 @@
 //!   sign-in provider, a product): the passages about payments or sign-in are close in meaning,
 //!   but whatever they say, they say nothing about that name;
 //! - a question that **asks for an amount** ("how much…", "what's the maximum size…") answered by
-//!   a passage that states none: quoting it would look like an answer and is not one.
+//!   a passage that states none: quoting it would look like an answer and is not one;
+//! - a question about **usage rights** (commercial use, licences, copyright) answered by a
+//!   passage that says nothing about rights: "Can I sell the images I generate?" is close in
+//!   meaning to "Are images I share public?", and a wrong answer there has legal weight.
 //!
-//! Both end in an honest handoff (`low_confidence`), never in a guess.
+//! All end in an honest handoff (`low_confidence`), never in a guess.
 
 use super::policy::{matches_any, words};
 
@@ -119,6 +122,16 @@ const AMOUNT_QUESTIONS: &[&str] = &[
     "what are the fees",
 ];
 
+/// False when the quotes cannot answer the question whatever the retrieval scores: it asks for an
+/// amount and none of them states one, or it asks about usage rights and none of them speaks
+/// about rights.
+pub fn quotes_answer<'a>(question: &str, quotes: impl Iterator<Item = &'a str> + Clone) -> bool {
+    let amount_ok =
+        !asks_for_amount(question) || quotes.clone().any(|q| answers_amount(question, q));
+    let rights_ok = !asks_about_rights(question) || quotes.clone().any(speaks_about_rights);
+    amount_ok && rights_ok
+}
+
 /// True when the question asks for an amount (see [`AMOUNT_QUESTIONS`]).
 pub fn asks_for_amount(question: &str) -> bool {
     matches_any(&words(question), AMOUNT_QUESTIONS)
@@ -194,6 +207,48 @@ pub fn answers_amount(question: &str, passage: &str) -> bool {
     asks_price && mentions_prices(&words(passage))
 }
 
+/// Word beginnings of a question about usage rights ("commercially", "licence", "licensing",
+/// "copyrighted", "resell").
+const RIGHTS_QUESTION_STEMS: &[&str] = &[
+    "commercial",
+    "licen",
+    "copyright",
+    "trademark",
+    "royalt",
+    "resell",
+];
+
+/// Word beginnings of a passage that speaks about rights: the question's own words, or words of
+/// ownership and permission ("you own the images you create", "permitted uses").
+const RIGHTS_PASSAGE_STEMS: &[&str] = &[
+    "commercial",
+    "licen",
+    "copyright",
+    "trademark",
+    "royalt",
+    "resell",
+    "own",
+    "rights",
+    "permi",
+    "allowed",
+];
+
+fn has_word_starting_with(text: &str, stems: &[&str]) -> bool {
+    words(text)
+        .iter()
+        .any(|w| stems.iter().any(|stem| w.starts_with(stem)))
+}
+
+/// True when the question asks about usage rights (see [`RIGHTS_QUESTION_STEMS`]).
+pub fn asks_about_rights(question: &str) -> bool {
+    has_word_starting_with(question, RIGHTS_QUESTION_STEMS)
+}
+
+/// True when `passage` speaks about rights at all, so it can answer a rights question.
+pub fn speaks_about_rights(passage: &str) -> bool {
+    has_word_starting_with(passage, RIGHTS_PASSAGE_STEMS)
+}
+
 /// True when `text` states some amount: a digit, a currency sign, a number word, or "a day",
 /// "an hour" and the like. Lenient on purpose: it only has to tell a passage that states an
 /// amount from one that states none.
@@ -217,6 +272,27 @@ pub fn states_amount(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rights_question_needs_a_passage_about_rights() {
+        for q in [
+            "Can I use the images I generate commercially?",
+            "What licence do my images have?",
+            "Who holds the copyright of generated art?",
+        ] {
+            assert!(asks_about_rights(q), "{q}");
+        }
+        assert!(!asks_about_rights("Are images I share public?"));
+        assert!(!speaks_about_rights(
+            "Images can be shared by users, so any image you share may be publicly accessible."
+        ));
+        assert!(speaks_about_rights(
+            "You own the images you create and may use them commercially."
+        ));
+        assert!(speaks_about_rights(
+            "Generated images are licensed under CC BY 4.0."
+        ));
+    }
 
     #[test]
     fn names_are_capitalised_words_inside_a_sentence_and_acronyms() {

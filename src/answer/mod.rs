@@ -18,7 +18,7 @@ pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};
 pub use policy::{looks_like_injection, requests_human, sensitive_topic};
 pub use request::{validate_history, Question, RequestError, Role, Turn, MAX_QUESTION_CHARS};
-pub use rewrite::{is_follow_up, standalone_question};
+pub use rewrite::{addressed_to_support, is_follow_up, standalone_question};
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -230,7 +230,7 @@ impl Pipeline {
 
         let t = Instant::now();
         let retriever = Arc::clone(&self.retriever);
-        let (tenant_id, query) = (tenant.to_string(), standalone.clone());
+        let (tenant_id, query) = (tenant.to_string(), addressed_to_support(&standalone));
         let slot = Arc::clone(&self.retrieval_slots)
             .acquire_owned()
             .await
@@ -362,10 +362,7 @@ impl Pipeline {
                 .collect(),
         };
         if reason.is_none()
-            && answerability::asks_for_amount(question)
-            && !quotes
-                .iter()
-                .any(|(q, _)| answerability::answers_amount(question, q))
+            && !answerability::quotes_answer(question, quotes.iter().map(|(q, _)| q.as_str()))
         {
             reason = Some(EscalationReason::LowConfidence);
         }

@@ -233,3 +233,45 @@ fn an_amount_the_passages_do_not_state_is_handed_over_not_guessed() {
     let how_to = ask("How do I upgrade my plan?");
     assert_eq!(how_to.outcome, Outcome::Answer, "{}", how_to.text);
 }
+
+#[test]
+fn a_rights_question_is_answered_only_by_a_passage_about_rights() {
+    let sharing = "# FAQ\n\n## Can I share my designs?\n\nYes. Designs you share are visible to anyone who has the link.\n";
+    let question = "Can I sell my designs or use them commercially?";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, pipeline) = acme_pipeline(&[("faq.md", sharing)]);
+    let a = rt.block_on(pipeline.answer("acme", question, &[])).unwrap();
+    assert_eq!(a.outcome, Outcome::Escalate, "{}", a.text);
+    assert_eq!(a.reason, Some(EscalationReason::LowConfidence));
+
+    let owning = format!(
+        "{sharing}\n## Who owns my designs?\n\nYou own the designs you create and may sell them or use them commercially.\n"
+    );
+    let (_dir, pipeline) = acme_pipeline(&[("faq.md", &owning)]);
+    let a = rt.block_on(pipeline.answer("acme", question, &[])).unwrap();
+    assert_eq!(a.outcome, Outcome::Answer, "{}", a.text);
+    assert!(a.text.contains("You own the designs"), "{}", a.text);
+}
+
+#[test]
+fn a_customer_who_asks_how_to_reach_you_is_told_how_to_contact_support() {
+    let faq = "# FAQ\n\n## How do I contact support?\n\nEmail the support team at help@acme.example for any question.\n\n\
+## How do I change my plan?\n\nOpen Settings → Billing to upgrade or downgrade your plan at any time.\n\n\
+## Do you offer refunds?\n\nPlans are refunded within 14 days of purchase.\n";
+    let (_dir, pipeline) = acme_pipeline(&[("faq.md", faq)]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let question = "hey how do i reach you guys";
+    let a = rt.block_on(pipeline.answer("acme", question, &[])).unwrap();
+    assert_eq!(a.outcome, Outcome::Answer, "{}", a.text);
+    assert!(a.text.contains("help@acme.example"), "{}", a.text);
+    // the customer's words are kept as asked; only the search names "you" as support
+    assert_eq!(a.standalone_question, question);
+    let searched_as_asked = pipeline
+        .retriever()
+        .search("acme", question, 1, askdesk::retrieve::SearchMode::Hybrid)
+        .unwrap();
+    assert!(
+        searched_as_asked[0].passage_cosine < a.retrieved[0].passage_cosine,
+        "naming \"you\" as support brings the contact passage closer"
+    );
+}
