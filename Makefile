@@ -4,8 +4,7 @@ CARGO ?= cargo
 # The binary cargo builds (in $CARGO_TARGET_DIR when one is set, as cargo does).
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/askdesk
 
-# The eval gate: the suites' measured pass rate is 0.900 (README, "Answer quality"); the issue's
-# bar of 0.95 is not reached yet, so the gate holds the measured floor against regressions.
+# The eval gate: the issues' bar (README, "Answer quality": 0.954 measured on a fresh index).
 EVAL_MIN_PASS_RATE ?= 0.95
 
 .PHONY: setup test-setup build run test lint unit e2e eval bench bench-peer bench-http
