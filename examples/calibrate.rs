@@ -6,7 +6,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use askdesk::answer::{looks_like_injection, requests_human, sensitive_topic, standalone_question};
+use askdesk::answer::{
+    addressed_to_support, looks_like_injection, requests_human, sensitive_topic,
+    standalone_question,
+};
 use askdesk::engine::{self, EngineOptions};
 use askdesk::eval::load_suites;
 use askdesk::knowledge::without_brand;
@@ -30,7 +33,8 @@ fn main() -> anyhow::Result<()> {
             {
                 continue;
             }
-            let standalone = standalone_question(q, &case.history);
+            // the text the pipeline searches with
+            let standalone = addressed_to_support(&standalone_question(q, &case.history));
             let v = retriever.query_vector(&without_brand(&standalone, &config.name))?;
             let max =
                 |m: &askdesk::index::Matrix| m.scores(&v).into_iter().fold(f32::MIN, f32::max);

@@ -10,8 +10,8 @@
 //!
 //! The dense side compares the question with each passage's own question or heading *and* with
 //! the whole passage, mixing the two cosines: a customer's question is most often a rewording of
-//! an FAQ question, which the full-passage vector dilutes with the answer's words. A passage of
-//! several sentences is then lifted towards its best-matching *sentence* when that sentence
+//! an FAQ question, which the full-passage vector dilutes with the answer's words. A long
+//! passage, or one holding a list, is then lifted towards its best-matching *sentence* when that sentence
 //! matches better than the passage: a question about one rule or one bullet of a list matches
 //! that sentence far better than the passage as a whole. The lift only ever raises a score, by
 //! part of the gap, so a passage whose other sentences are on topic is not pulled down, and
@@ -232,8 +232,8 @@ impl TenantSearch {
                 .get(ord)
                 .cloned()
                 .unwrap_or_default();
-            // A one-sentence passage has no sentence vectors: its own vectors already are sentence-level,
-            // so its score stays as it is.
+            // A passage without sentence vectors (short prose) keeps its score: its own vectors
+            // already match it as closely as its sentences would.
             if let Some(best_sentence) = rows
                 .map(|row| crate::embed::dot(self.index.sentences.row(row), query))
                 .reduce(f32::max)

@@ -218,35 +218,27 @@ const RIGHTS_QUESTION_STEMS: &[&str] = &[
     "resell",
 ];
 
-/// Word beginnings of a passage that speaks about rights: the question's own words, or words of
-/// ownership and permission ("you own the images you create", "permitted uses").
-const RIGHTS_PASSAGE_STEMS: &[&str] = &[
-    "commercial",
-    "licen",
-    "copyright",
-    "trademark",
-    "royalt",
-    "resell",
-    "own",
-    "rights",
-    "permi",
-    "allowed",
-];
+/// Word beginnings of ownership and permission ("you own the images you create", "permitted
+/// uses"): with [`RIGHTS_QUESTION_STEMS`], the words of a passage that speaks about rights.
+const PERMISSION_STEMS: &[&str] = &["own", "rights", "permi", "allowed"];
 
-fn has_word_starting_with(text: &str, stems: &[&str]) -> bool {
-    words(text)
-        .iter()
-        .any(|w| stems.iter().any(|stem| w.starts_with(stem)))
+fn has_word_starting_with(text: &str, stem_lists: &[&[&str]]) -> bool {
+    words(text).iter().any(|w| {
+        stem_lists
+            .iter()
+            .flat_map(|stems| stems.iter())
+            .any(|stem| w.starts_with(stem))
+    })
 }
 
 /// True when the question asks about usage rights (see [`RIGHTS_QUESTION_STEMS`]).
 pub fn asks_about_rights(question: &str) -> bool {
-    has_word_starting_with(question, RIGHTS_QUESTION_STEMS)
+    has_word_starting_with(question, &[RIGHTS_QUESTION_STEMS])
 }
 
 /// True when `passage` speaks about rights at all, so it can answer a rights question.
 pub fn speaks_about_rights(passage: &str) -> bool {
-    has_word_starting_with(passage, RIGHTS_PASSAGE_STEMS)
+    has_word_starting_with(passage, &[RIGHTS_QUESTION_STEMS, PERMISSION_STEMS])
 }
 
 /// True when `text` states some amount: a digit, a currency sign, a number word, or "a day",

@@ -23,7 +23,7 @@ fn reindexing_embeds_only_changed_passages_and_startup_embeds_nothing() {
     assert_eq!(first.reports[0].passages, 2);
     assert_eq!(
         first.reports[0].embedded, 4,
-        "a head and a body vector per passage (one-sentence passages get no sentence vectors)"
+        "a head and a body vector per passage (short passages without a list get no sentence vectors)"
     );
     assert!(first.reports[0].rebuilt);
 
