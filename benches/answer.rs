@@ -21,7 +21,7 @@ fn main() {
     let embedder = engine::load_embedder(&options.embedder).expect("run scripts/setup.sh first");
     let engine = engine::open(&options, embedder, None).expect("demo tenants");
     let pipeline = engine.pipeline();
-    let suites = load_suites(&[root.join("evals")]).expect("eval suites");
+    let suites = load_suites(&[root.join("evals/tune")]).expect("eval suites");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -126,6 +126,10 @@ pub struct Hit {
     /// Cosine between the question and the whole passage alone (None without a query vector):
     /// the answerability signal confidence is calibrated on.
     pub passage_cosine: Option<f32>,
+    /// The passage's position in its tenant's index (None for a hit not read from an index,
+    /// such as one rebuilt from a remote answer).
+    #[serde(skip)]
+    pub ord: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,8 +208,21 @@ impl TenantSearch {
                 bm25,
                 passage_cosine: query_vector
                     .map(|v| crate::embed::dot(self.index.bodies.row(ord), v)),
+                ord: Some(ord),
             })
             .collect())
+    }
+
+    /// The query's cosine with each of a hit's sentence vectors, in the order of
+    /// [`Passage::embedded_sentences`] (empty when the passage has none).
+    pub fn sentence_cosines(&self, hit: &Hit, query: &[f32]) -> Vec<f32> {
+        let rows = hit
+            .ord
+            .and_then(|ord| self.index.sentence_rows.get(ord))
+            .cloned()
+            .unwrap_or_default();
+        rows.map(|row| crate::embed::dot(self.index.sentences.row(row), query))
+            .collect()
     }
 
     /// Lifts each candidate's heading/passage score towards its best sentence's cosine when that
@@ -453,6 +470,14 @@ impl Retriever {
         Ok(vector)
     }
 
+    /// The text a query is embedded as: the brand's name left out, as in its passages.
+    pub fn query_text(&self, tenant: &str, text: &str) -> String {
+        match self.tenant(tenant) {
+            Some(search) => crate::knowledge::without_brand(text, &search.index.tenant.config.name),
+            None => text.to_string(),
+        }
+    }
+
     /// The `k` best passages of `tenant` for `text`. Blocking (embeds the query).
     pub fn search(
         &self,
@@ -466,10 +491,7 @@ impl Retriever {
             .ok_or_else(|| KnowledgeError::UnknownTenant(tenant.to_string()))?;
         let vector = match mode {
             SearchMode::Bm25 => None,
-            _ => {
-                let brand = &search.index.tenant.config.name;
-                Some(self.query_vector(&crate::knowledge::without_brand(text, brand))?)
-            }
+            _ => Some(self.query_vector(&self.query_text(tenant, text))?),
         };
         search.search(
             text,

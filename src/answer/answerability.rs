@@ -1,16 +1,12 @@
-//! Checks that a confident retrieval really answers the question, for two kinds of question a
-//! similar-sounding passage cannot answer:
+//! Two signals of the answerability model (`confidence.rs`) that similarity alone cannot see:
 //!
-//! - a question about a **name the knowledge base never mentions** (a payment provider, a
-//!   sign-in provider, a product): the passages about payments or sign-in are close in meaning,
-//!   but whatever they say, they say nothing about that name;
-//! - a question that **asks for an amount** ("how much…", "what's the maximum size…") answered by
-//!   a passage that states none: quoting it would look like an answer and is not one;
-//! - a question about **usage rights** (commercial use, licences, copyright) answered by a
-//!   passage that says nothing about rights: "Can I sell the images I generate?" is close in
-//!   meaning to "Are images I share public?", and a wrong answer there has legal weight.
+//! - the question **names something the knowledge base never mentions** (a payment provider, a
+//!   sign-in provider, a product): passages about payments or sign-in are close in meaning, but
+//!   whatever they say, they say nothing about that name;
+//! - the question **asks for an amount** (a price, a size, a duration, a count) and the quotes
+//!   state none: quoting them would look like an answer and is not one.
 //!
-//! All end in an honest handoff (`low_confidence`), never in a guess.
+//! Neither decides alone: each is one input of the fitted model, weighed with the others.
 
 use super::policy::{matches_any, words};
 
@@ -122,16 +118,6 @@ const AMOUNT_QUESTIONS: &[&str] = &[
     "what are the fees",
 ];
 
-/// False when the quotes cannot answer the question whatever the retrieval scores: it asks for an
-/// amount and none of them states one, or it asks about usage rights and none of them speaks
-/// about rights.
-pub fn quotes_answer<'a>(question: &str, quotes: impl Iterator<Item = &'a str> + Clone) -> bool {
-    let amount_ok =
-        !asks_for_amount(question) || quotes.clone().any(|q| answers_amount(question, q));
-    let rights_ok = !asks_about_rights(question) || quotes.clone().any(speaks_about_rights);
-    amount_ok && rights_ok
-}
-
 /// True when the question asks for an amount (see [`AMOUNT_QUESTIONS`]).
 pub fn asks_for_amount(question: &str) -> bool {
     matches_any(&words(question), AMOUNT_QUESTIONS)
@@ -207,40 +193,6 @@ pub fn answers_amount(question: &str, passage: &str) -> bool {
     asks_price && mentions_prices(&words(passage))
 }
 
-/// Word beginnings of a question about usage rights ("commercially", "licence", "licensing",
-/// "copyrighted", "resell").
-const RIGHTS_QUESTION_STEMS: &[&str] = &[
-    "commercial",
-    "licen",
-    "copyright",
-    "trademark",
-    "royalt",
-    "resell",
-];
-
-/// Word beginnings of ownership and permission ("you own the images you create", "permitted
-/// uses"): with [`RIGHTS_QUESTION_STEMS`], the words of a passage that speaks about rights.
-const PERMISSION_STEMS: &[&str] = &["own", "rights", "permi", "allowed"];
-
-fn has_word_starting_with(text: &str, stem_lists: &[&[&str]]) -> bool {
-    words(text).iter().any(|w| {
-        stem_lists
-            .iter()
-            .flat_map(|stems| stems.iter())
-            .any(|stem| w.starts_with(stem))
-    })
-}
-
-/// True when the question asks about usage rights (see [`RIGHTS_QUESTION_STEMS`]).
-pub fn asks_about_rights(question: &str) -> bool {
-    has_word_starting_with(question, &[RIGHTS_QUESTION_STEMS])
-}
-
-/// True when `passage` speaks about rights at all, so it can answer a rights question.
-pub fn speaks_about_rights(passage: &str) -> bool {
-    has_word_starting_with(passage, &[RIGHTS_QUESTION_STEMS, PERMISSION_STEMS])
-}
-
 /// True when `text` states some amount: a digit, a currency sign, a number word, or "a day",
 /// "an hour" and the like. Lenient on purpose: it only has to tell a passage that states an
 /// amount from one that states none.
@@ -264,27 +216,6 @@ pub fn states_amount(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_rights_question_needs_a_passage_about_rights() {
-        for q in [
-            "Can I use the images I generate commercially?",
-            "What licence do my images have?",
-            "Who holds the copyright of generated art?",
-        ] {
-            assert!(asks_about_rights(q), "{q}");
-        }
-        assert!(!asks_about_rights("Are images I share public?"));
-        assert!(!speaks_about_rights(
-            "Images can be shared by users, so any image you share may be publicly accessible."
-        ));
-        assert!(speaks_about_rights(
-            "You own the images you create and may use them commercially."
-        ));
-        assert!(speaks_about_rights(
-            "Generated images are licensed under CC BY 4.0."
-        ));
-    }
 
     #[test]
     fn names_are_capitalised_words_inside_a_sentence_and_acronyms() {

@@ -1,7 +1,8 @@
 //! The zero-configuration answerer: it quotes the knowledge base and never writes a fact of its
-//! own. An FAQ passage is quoted whole (its answer is already written for customers); a policy or
-//! page passage is cut to the sentences that share the most terms with the question, in their
-//! original order, so a long policy does not bury the relevant rule.
+//! own. A short passage (an FAQ answer, a short rule) is quoted whole: it is already written for
+//! customers. A longer one is cut to the sentences, list items or steps that answer the
+//! question, chosen by their own vectors (computed at index time) and by the question's terms
+//! they hold, and kept in document order, so a long page does not bury the one rule asked about.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +20,19 @@ pub struct Citation {
 
 /// Passages up to this long are quoted whole.
 const QUOTE_WHOLE_CHARS: usize = crate::knowledge::LONG_PASSAGE_CHARS;
-/// Sentences kept from a longer passage.
+/// Sentences chosen from a longer passage (list items a lead-in introduces come on top).
 const MAX_SENTENCES: usize = 3;
+/// A sentence is quoted with the best one when its score is within this of the best's: two
+/// rules of one answer often sit in neighbouring sentences and score alike.
+const SENTENCE_GAP: f32 = 0.05;
+/// Weight of the share of the question's terms a sentence holds, next to its cosine: the
+/// cosine says what it is about, the terms catch the exact name or setting asked about.
+const TERM_WEIGHT: f32 = 0.25;
+/// A quote of one sentence shorter than this ("No.", "Yes, you can.") takes the sentence after
+/// it too.
+const MIN_QUOTE_CHARS: usize = 80;
+/// List items quoted after a chosen lead-in sentence ("You can:").
+const MAX_LEAD_IN_ITEMS: usize = 8;
 
 impl Citation {
     pub fn new(passage: &Passage, quoted: &str) -> Self {
@@ -33,43 +45,152 @@ impl Citation {
     }
 }
 
-/// The part of `passage` that answers the question. `terms` analyses text into index terms
-/// (stemmed, stop words removed), the same way the BM25 index does.
-pub fn quote(passage: &Passage, question: &str, terms: &dyn Fn(&str) -> Vec<String>) -> String {
+/// The part of `passage` that answers the question, and the score of its best sentence (the
+/// passage's own relevance when it is quoted whole). `terms` analyses text into index terms
+/// (stemmed, stop words removed), as the BM25 index does; `cosines` are the question's cosines
+/// with the passage's sentence vectors, aligned with [`Passage::embedded_sentences`] (empty
+/// when it has none).
+pub fn quote(
+    passage: &Passage,
+    question: &str,
+    terms: &dyn Fn(&str) -> Vec<String>,
+    cosines: &[f32],
+) -> String {
     let text = passage.text.trim();
-    if passage.question.is_some() || text.chars().count() <= QUOTE_WHOLE_CHARS {
+    if text.chars().count() <= QUOTE_WHOLE_CHARS {
         return text.to_string();
     }
-    let wanted = terms(question);
     let all = sentences(text);
-    let mut scored: Vec<(usize, usize)> = all
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let found = terms(s);
-            (i, wanted.iter().filter(|t| found.contains(t)).count())
-        })
-        .collect();
-    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut keep: Vec<usize> = scored
-        .iter()
-        .take(MAX_SENTENCES)
-        .filter(|(_, score)| *score > 0)
-        .map(|(i, _)| *i)
-        .collect();
-    if keep.is_empty() {
-        keep.push(0);
-    }
-    keep.sort_unstable();
-    keep.iter().map(|&i| all[i]).collect::<Vec<_>>().join(" ")
+    let scores = sentence_scores(passage, &all, question, terms, cosines);
+    let keep = chosen(&all, &scores);
+    join(&all, &keep)
 }
 
-/// The answer text: a short lead-in and the quotes, one paragraph each.
-pub fn compose(brand: &str, quotes: &[&str]) -> String {
-    format!(
-        "Here is what the {brand} help center says:\n\n{}",
-        quotes.join("\n\n")
-    )
+/// Each sentence's score: its cosine with the question (when it has a vector) plus the share
+/// of the question's terms it holds.
+fn sentence_scores(
+    passage: &Passage,
+    all: &[&str],
+    question: &str,
+    terms: &dyn Fn(&str) -> Vec<String>,
+    cosines: &[f32],
+) -> Vec<f32> {
+    let embedded = passage.embedded_sentences();
+    let mut cosine: Vec<Option<f32>> = vec![None; all.len()];
+    if cosines.len() == embedded.len() {
+        let mut next = embedded.iter().zip(cosines).peekable();
+        for (i, sentence) in all.iter().enumerate() {
+            if let Some((_, c)) = next.next_if(|(e, _)| **e == *sentence) {
+                cosine[i] = Some(*c);
+            }
+        }
+    }
+    // a sentence without a vector (a short fragment) competes on its terms and the lowest cosine
+    let floor = cosine
+        .iter()
+        .flatten()
+        .copied()
+        .reduce(f32::min)
+        .unwrap_or(0.0);
+    let mut wanted = terms(question);
+    wanted.sort();
+    wanted.dedup();
+    all.iter()
+        .zip(&cosine)
+        .map(|(sentence, c)| {
+            let found = terms(sentence);
+            let share = if wanted.is_empty() {
+                0.0
+            } else {
+                wanted.iter().filter(|t| found.contains(t)).count() as f32 / wanted.len() as f32
+            };
+            c.unwrap_or(floor) + TERM_WEIGHT * share
+        })
+        .collect()
+}
+
+/// Indices of the sentences to quote, in document order: the best, those within
+/// [`SENTENCE_GAP`] of it, the items a chosen lead-in introduces, and the next sentence of a
+/// quote too short to stand alone.
+fn chosen(all: &[&str], scores: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let Some(&best) = order.first() else {
+        return Vec::new();
+    };
+    let mut keep: Vec<usize> = order
+        .iter()
+        .copied()
+        .take(MAX_SENTENCES)
+        .filter(|&i| scores[i] >= scores[best] - SENTENCE_GAP)
+        .collect();
+    for i in keep.clone() {
+        if all[i].trim_end().ends_with(':') {
+            keep.extend(
+                (i + 1..all.len())
+                    .take_while(|&j| is_item(all[j]))
+                    .take(MAX_LEAD_IN_ITEMS),
+            );
+        }
+    }
+    keep.sort_unstable();
+    keep.dedup();
+    if let [only] = keep[..] {
+        if all[only].chars().count() < MIN_QUOTE_CHARS && only + 1 < all.len() {
+            keep.push(only + 1);
+        }
+    }
+    keep
+}
+
+/// The chosen sentences as one quote: sentences of one paragraph joined by a space, list
+/// items and rows one a line, a gap between non-adjacent sentences marked by a line break.
+fn join(all: &[&str], keep: &[usize]) -> String {
+    let mut out = String::new();
+    for (n, &i) in keep.iter().enumerate() {
+        if n > 0 {
+            let adjacent = keep[n - 1] + 1 == i;
+            let inline = adjacent && !is_item(all[i]) && !is_item(all[i - 1]);
+            out.push_str(if inline { " " } else { "\n" });
+        }
+        out.push_str(all[i]);
+    }
+    out
+}
+
+/// A list item or numbered step as a passage shows it ("- …", "3. …").
+fn is_item(sentence: &str) -> bool {
+    sentence.starts_with("- ")
+        || sentence
+            .split_once(". ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// One quoted passage as the answer shows it: where it comes from, the quote, and the link to
+/// read the rest.
+pub struct Quoted<'a> {
+    pub heading: &'a str,
+    pub text: &'a str,
+    pub url: Option<&'a str>,
+}
+
+/// The answer text: the only words the bot writes are the lead-in; each quote stands under its
+/// passage's heading, with the link to the whole article.
+pub fn compose(brand: &str, quotes: &[Quoted]) -> String {
+    let mut out = format!("Here is what the {brand} help center says:");
+    for q in quotes {
+        out.push_str("\n\n");
+        if !q.heading.is_empty() {
+            out.push_str(q.heading);
+            out.push('\n');
+        }
+        out.push_str(q.text);
+        if let Some(url) = q.url {
+            out.push_str("\nRead more: ");
+            out.push_str(url);
+        }
+    }
+    out
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -108,23 +229,71 @@ mod tests {
     }
 
     #[test]
-    fn faq_answers_are_quoted_whole() {
+    fn short_answers_are_quoted_whole() {
         let p = passage(
             Some("Can I get a refund?"),
-            &"Refunds within 14 days. ".repeat(30),
+            "Refunds within 14 days. Ask support.",
         );
-        assert_eq!(quote(&p, "refund?", &words), p.text.trim());
+        assert_eq!(quote(&p, "refund?", &words, &[]), p.text.trim());
+    }
+
+    fn long_passage() -> Passage {
+        let filler = "Our team reviews every request carefully and fairly. ".repeat(8);
+        passage(
+            None,
+            &format!("Upgrades apply immediately. {filler}Downgrades apply at the end of the billing period."),
+        )
     }
 
     #[test]
-    fn long_policies_are_cut_to_matching_sentences_in_order() {
-        let filler = "Our team reviews every request carefully. ".repeat(12);
-        let text = format!("Upgrades apply immediately. {filler}Downgrades apply at the end of the billing period.");
-        let p = passage(None, &text);
-        let q = quote(&p, "when do downgrades and upgrades apply", &words);
+    fn long_passages_are_cut_to_the_best_sentences_in_order() {
+        let p = long_passage();
+        let q = quote(&p, "when do downgrades and upgrades apply", &words, &[]);
         assert_eq!(
             q,
-            "Upgrades apply immediately. Downgrades apply at the end of the billing period."
+            "Upgrades apply immediately.\nDowngrades apply at the end of the billing period."
+        );
+    }
+
+    #[test]
+    fn sentence_vectors_choose_what_the_terms_cannot() {
+        let p = long_passage();
+        let n = p.embedded_sentences().len();
+        assert!(n > 2);
+        // the question shares no term with any sentence; the last sentence's vector is closest
+        let mut cosines = vec![0.1; n];
+        cosines[n - 1] = 0.8;
+        let q = quote(&p, "xyz", &words, &cosines);
+        assert!(q.starts_with("Downgrades apply"), "{q}");
+        assert!(!q.contains("Upgrades"), "{q}");
+    }
+
+    #[test]
+    fn a_lead_in_brings_its_list_and_a_short_answer_its_next_sentence() {
+        let filler = "This page explains the options we offer in some detail. ".repeat(6);
+        let p = passage(
+            None,
+            &format!("{filler}\n\nYou can pay with:\n- a credit card\n- a bank transfer\n\nCash is not accepted. Ask about invoices instead."),
+        );
+        let q = quote(&p, "paying with which methods", &words, &[]);
+        assert_eq!(q, "You can pay with:\n- a credit card\n- a bank transfer");
+        let q = quote(&p, "cash accepted", &words, &[]);
+        assert_eq!(q, "Cash is not accepted. Ask about invoices instead.");
+    }
+
+    #[test]
+    fn answers_put_each_quote_under_its_heading_with_its_link() {
+        let text = compose(
+            "Acme",
+            &[Quoted {
+                heading: "Billing › Refunds",
+                text: "Within 7 days.",
+                url: Some("https://acme.test/refunds"),
+            }],
+        );
+        assert_eq!(
+            text,
+            "Here is what the Acme help center says:\n\nBilling › Refunds\nWithin 7 days.\nRead more: https://acme.test/refunds"
         );
     }
 

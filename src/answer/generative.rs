@@ -250,6 +250,7 @@ mod tests {
                 dense: None,
                 bm25: None,
                 passage_cosine: None,
+                ord: None,
             })
             .collect()
     }

@@ -7,15 +7,19 @@
 
 mod answerability;
 mod confidence;
+mod decision;
 mod extractive;
 mod generative;
+mod intents;
 mod policy;
 mod request;
 mod rewrite;
 
-pub use confidence::{ConfidenceModel, Signals};
+pub use confidence::ConfidenceModel;
+pub use decision::{AnswerSignals, Check, Decision, WordRules};
 pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};
+pub use intents::{BrandExamples, Intent, IntentModel, IntentScores, Source as IntentSource};
 pub use policy::{looks_like_injection, requests_human, sensitive_topic};
 pub use request::{validate_history, Question, RequestError, Role, Turn, MAX_QUESTION_CHARS};
 pub use rewrite::{addressed_to_support, is_follow_up, standalone_question};
@@ -40,8 +44,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
-    /// The knowledge base does not clearly answer the question (also off-topic questions and
-    /// attempts to instruct the bot).
+    /// The knowledge base does not clearly answer the question (also questions unrelated to the
+    /// brand: both are gaps a support lead may want to see).
     LowConfidence,
     /// The customer asked for a person.
     RequestedHuman,
@@ -51,6 +55,13 @@ pub enum EscalationReason {
     LlmDeclined,
     /// The LLM failed and the extractive fallback was not confident enough.
     LlmUnavailable,
+    /// The customer asks for something to be done on their account that only a person can do.
+    AccountAction,
+    /// The customer reports something wrong on their account (a charge, a break-in, a
+    /// suspension).
+    Incident,
+    /// The message tries to instruct the bot or extract its prompt; it is not followed.
+    Manipulation,
 }
 
 impl Outcome {
@@ -72,6 +83,9 @@ impl EscalationReason {
             EscalationReason::SensitiveTopic => "sensitive_topic",
             EscalationReason::LlmDeclined => "llm_declined",
             EscalationReason::LlmUnavailable => "llm_unavailable",
+            EscalationReason::AccountAction => "account_action",
+            EscalationReason::Incident => "incident",
+            EscalationReason::Manipulation => "manipulation",
         }
     }
 }
@@ -102,6 +116,8 @@ pub struct Answer {
     pub standalone_question: String,
     /// The passages retrieved, with their scores (kept for tickets and eval reports).
     pub retrieved: Vec<Hit>,
+    /// The check that decided, and the signals it read.
+    pub decision: Decision,
     pub timings: Timings,
 }
 
@@ -125,6 +141,9 @@ const RETRIEVE_K: usize = 5;
 pub struct Pipeline {
     retriever: Arc<Retriever>,
     tenants: RwLock<HashMap<String, Arc<TenantConfig>>>,
+    /// Each tenant's own intent examples, embedded ([`TenantConfig::intents`]).
+    brand_examples: RwLock<HashMap<String, Arc<Vec<BrandExamples>>>>,
+    intents: IntentModel,
     confidence: ConfidenceModel,
     /// Present in LLM mode.
     generator: Option<Generator>,
@@ -135,9 +154,10 @@ pub struct Pipeline {
     retrieval_slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// In LLM mode, a failed model call falls back to the extractive answer from this confidence
-/// up; below it the customer is handed over (`llm_unavailable`).
-const FALLBACK_CONFIDENCE: f32 = 0.75;
+/// In LLM mode, a failed model call falls back to the extractive answer when its confidence
+/// meets this precision target (or the brand's, when stricter); otherwise the customer is
+/// handed over (`llm_unavailable`): the model was to write a better answer than the quote.
+const FALLBACK_PRECISION: f32 = 0.95;
 
 impl Pipeline {
     pub fn new(retriever: Arc<Retriever>) -> Self {
@@ -145,7 +165,11 @@ impl Pipeline {
         Self {
             retriever,
             tenants: RwLock::new(HashMap::new()),
-            confidence: ConfidenceModel::default(),
+            brand_examples: RwLock::new(HashMap::new()),
+            intents: IntentModel::defaults()
+                .expect("the shipped rules/intents.weights.json is valid (unit-tested)"),
+            confidence: ConfidenceModel::defaults()
+                .expect("the shipped rules/answerability.json is valid (unit-tested)"),
             generator: None,
             retrieval_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
         }
@@ -161,12 +185,49 @@ impl Pipeline {
         &self.retriever
     }
 
-    /// Adds or replaces a tenant's settings (its index goes to the retriever).
+    /// Adds or replaces a tenant's settings (its index goes to the retriever). Its own intent
+    /// examples are embedded here, once (blocking); examples that fail to embed are left out
+    /// with a warning, and the default intents still apply.
     pub fn set_tenant(&self, id: &str, config: TenantConfig) {
+        let examples = self.embed_brand_examples(id, &config);
+        self.brand_examples
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), Arc::new(examples));
         self.tenants
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.to_string(), Arc::new(config));
+    }
+
+    fn embed_brand_examples(&self, id: &str, config: &TenantConfig) -> Vec<BrandExamples> {
+        let mut out = Vec::new();
+        for group in &config.intents {
+            let Some(intent) = Intent::parse(&group.name) else {
+                continue;
+            };
+            let texts: Vec<String> = group
+                .examples
+                .iter()
+                .map(|e| crate::knowledge::without_brand(e, &config.name))
+                .collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            match self.retriever.embedder().embed(&refs) {
+                Ok(vectors) => out.push(BrandExamples { intent, vectors }),
+                Err(e) => tracing::warn!(tenant = id, intent = intent.as_str(), error = %e,
+                    "could not embed the brand's intent examples; using the defaults only"),
+            }
+        }
+        out
+    }
+
+    fn brand_examples(&self, id: &str) -> Arc<Vec<BrandExamples>> {
+        self.brand_examples
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn tenant(&self, id: &str) -> Option<Arc<TenantConfig>> {
@@ -225,26 +286,46 @@ impl Pipeline {
         timings.rewrite_ms = ms(t);
 
         let t = Instant::now();
-        let forced = self.policy(question.as_str(), &config);
+        let words = word_rules(question.as_str(), &config);
         timings.policy_ms = ms(t);
 
         let t = Instant::now();
         let retriever = Arc::clone(&self.retriever);
         let (tenant_id, query) = (tenant.to_string(), addressed_to_support(&standalone));
+        let message = crate::knowledge::without_brand(question.as_str(), &config.name);
         let slot = Arc::clone(&self.retrieval_slots)
             .acquire_owned()
             .await
             .map_err(|e| AnswerError::Internal(e.to_string()))?;
-        let hits = tokio::task::spawn_blocking(move || {
+        let (hits, query_vector, message_vector) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            retriever.search(&tenant_id, &query, RETRIEVE_K, SearchMode::Hybrid)
+            let hits = retriever.search(&tenant_id, &query, RETRIEVE_K, SearchMode::Hybrid)?;
+            // The searched text's vector is in the query cache (the search just computed it);
+            // the intents read the customer's own message (the same vector unless rewritten).
+            let query_vector = retriever.query_vector(&retriever.query_text(&tenant_id, &query))?;
+            let message_vector = retriever.query_vector(&message)?;
+            Ok::<_, RetrieveError>((hits, query_vector, message_vector))
         })
         .await
         .map_err(|e| AnswerError::Internal(e.to_string()))??;
         timings.retrieve_ms = ms(t);
 
         let t = Instant::now();
-        let mut answer = self.decide(&config, tenant, question.as_str(), standalone, hits, forced);
+        let intents = self
+            .intents
+            .score(&message_vector, &self.brand_examples(tenant));
+        let mut answer = self.decide(
+            &config,
+            tenant,
+            question.as_str(),
+            standalone,
+            hits,
+            Gathered {
+                words,
+                intents,
+                query_vector: &query_vector,
+            },
+        );
         if let (Some(generator), Outcome::Answer) = (&self.generator, answer.outcome) {
             self.generate(
                 generator,
@@ -293,7 +374,8 @@ impl Pipeline {
             Ok(Generated::Declined) => EscalationReason::LlmDeclined,
             Err(e) => {
                 tracing::warn!(error = %e, "LLM failed; falling back");
-                if answer.confidence >= FALLBACK_CONFIDENCE {
+                let precision = FALLBACK_PRECISION.max(config.answer_precision);
+                if answer.confidence >= self.confidence.threshold(precision) {
                     return;
                 }
                 EscalationReason::LlmUnavailable
@@ -305,20 +387,9 @@ impl Pipeline {
         answer.citations.clear();
     }
 
-    /// Escalations decided before retrieval: a request for a person, a sensitive topic, or an
-    /// attempt to instruct the bot (treated as unanswerable, confidence 0).
-    fn policy(&self, question: &str, config: &TenantConfig) -> Option<EscalationReason> {
-        if requests_human(question) {
-            Some(EscalationReason::RequestedHuman)
-        } else if sensitive_topic(question, &config.sensitive_topics).is_some() {
-            Some(EscalationReason::SensitiveTopic)
-        } else if looks_like_injection(question) {
-            Some(EscalationReason::LowConfidence)
-        } else {
-            None
-        }
-    }
-
+    /// Gathers the evidence (retrieval confidence, the quotes an answer would give, the
+    /// answerability checks), lets [`decision::decide`] decide, and writes the answer or the
+    /// hand-over.
     fn decide(
         &self,
         config: &TenantConfig,
@@ -326,12 +397,8 @@ impl Pipeline {
         question: &str,
         standalone: String,
         hits: Vec<Hit>,
-        forced: Option<EscalationReason>,
+        gathered: Gathered<'_>,
     ) -> Answer {
-        let mut confidence = self.confidence.score(&hits);
-        if forced == Some(EscalationReason::LowConfidence) {
-            confidence = 0.0;
-        }
         let search = self.retriever.tenant(tenant);
         let terms = |text: &str| -> Vec<String> {
             search
@@ -344,36 +411,75 @@ impl Pipeline {
                 .as_ref()
                 .is_some_and(|t| t.index.lexical.doc_freq(term) > 0)
         };
-        let mut reason = forced.or_else(|| {
-            (hits.is_empty()
-                || confidence < config.confidence_threshold
-                || mentions_unknown_name(question, &config.name, &terms, &known))
-            .then_some(EscalationReason::LowConfidence)
-        });
-        let quotes: Vec<(String, Citation)> = match reason {
-            Some(_) => Vec::new(),
-            None => answering_hits(&hits)
-                .into_iter()
-                .map(|hit| {
-                    let quoted = extractive::quote(&hit.passage, question, &terms);
-                    let citation = Citation::new(&hit.passage, &quoted);
-                    (quoted, citation)
-                })
-                .collect(),
-        };
-        if reason.is_none()
-            && !answerability::quotes_answer(question, quotes.iter().map(|(q, _)| q.as_str()))
-        {
-            reason = Some(EscalationReason::LowConfidence);
-        }
-        let (text, citations) = match reason {
-            None => {
-                let texts: Vec<&str> = quotes.iter().map(|(q, _)| q.as_str()).collect();
+        let mut best_sentence = f32::MIN;
+        let quotes: Vec<(&Hit, String)> = answering_hits(&hits)
+            .into_iter()
+            .map(|hit| {
+                let cosines = search
+                    .as_ref()
+                    .map(|s| s.sentence_cosines(hit, gathered.query_vector))
+                    .unwrap_or_default();
+                let own = hit.passage_cosine.unwrap_or(0.0);
+                best_sentence = cosines
+                    .iter()
+                    .copied()
+                    .fold(best_sentence.max(own), f32::max);
                 (
-                    extractive::compose(&config.name, &texts),
-                    quotes.into_iter().map(|(_, c)| c).collect(),
+                    hit,
+                    extractive::quote(&hit.passage, question, &terms, &cosines),
                 )
-            }
+            })
+            .collect();
+        let candidate_quotes: Vec<extractive::Quoted> = quotes
+            .iter()
+            .map(|(hit, q)| extractive::Quoted {
+                heading: hit.passage.heading_path.last().map_or("", String::as_str),
+                text: q,
+                url: hit.passage.url.as_deref(),
+            })
+            .collect();
+        let candidate = extractive::compose(&config.name, &candidate_quotes);
+        let amount_missing = answerability::asks_for_amount(question)
+            && !quotes
+                .iter()
+                .any(|(_, q)| answerability::answers_amount(question, q));
+        let signals = answer_signals(
+            &hits,
+            &quotes,
+            &gathered,
+            &terms(&crate::knowledge::without_brand(question, &config.name)),
+            &terms,
+            &known,
+            Extra {
+                amount_missing,
+                unknown_name: mentions_unknown_name(question, &config.name, &terms, &known),
+                sentence_cosine: best_sentence.max(0.0),
+            },
+        );
+        let confidence = if hits.is_empty() {
+            0.0
+        } else {
+            self.confidence.probability(&signals)
+        };
+        let evidence = decision::Evidence {
+            intents: gathered.intents,
+            words: gathered.words,
+            no_passage: hits.is_empty(),
+            confidence,
+            threshold: self.confidence.threshold(config.answer_precision),
+            signals,
+            candidate: candidate.clone(),
+        };
+        let decision = decision::decide(&evidence);
+        let reason = decision.reason();
+        let (text, citations) = match reason {
+            None => (
+                candidate,
+                quotes
+                    .iter()
+                    .map(|(hit, q)| Citation::new(&hit.passage, q))
+                    .collect(),
+            ),
             Some(reason) => (handoff_message(config, reason), Vec::new()),
         };
         Answer {
@@ -388,8 +494,81 @@ impl Pipeline {
             citations,
             standalone_question: standalone,
             retrieved: hits,
+            decision,
             timings: Timings::default(),
         }
+    }
+}
+
+/// What the pipeline gathered before deciding, besides retrieval.
+struct Gathered<'a> {
+    words: WordRules,
+    intents: IntentScores,
+    /// The vector the passages were searched with (for sentence-level quoting).
+    query_vector: &'a [f32],
+}
+
+/// Signals computed by the caller of [`answer_signals`].
+struct Extra {
+    amount_missing: bool,
+    unknown_name: bool,
+    sentence_cosine: f32,
+}
+
+/// The general answerability signals (see [`AnswerSignals`]).
+fn answer_signals(
+    hits: &[Hit],
+    quotes: &[(&Hit, String)],
+    gathered: &Gathered<'_>,
+    question_terms: &[String],
+    terms: &dyn Fn(&str) -> Vec<String>,
+    known: &dyn Fn(&String) -> bool,
+    extra: Extra,
+) -> AnswerSignals {
+    let share = |count: usize| {
+        if question_terms.is_empty() {
+            0.0
+        } else {
+            count as f32 / question_terms.len() as f32
+        }
+    };
+    let quoted: Vec<String> = quotes
+        .iter()
+        .flat_map(|(hit, q)| terms(&format!("{}\n{q}", hit.passage.title())))
+        .collect();
+    let flag = |b: bool| f32::from(u8::from(b));
+    AnswerSignals {
+        passage_cosine: hits
+            .iter()
+            .filter_map(|h| h.passage_cosine)
+            .fold(0.0, f32::max),
+        sentence_cosine: extra.sentence_cosine,
+        fused_top: hits.first().map_or(0.0, |h| h.score),
+        margin: match (hits.first(), hits.get(1)) {
+            (Some(a), Some(b)) => a.score - b.score,
+            (Some(a), None) => a.score,
+            _ => 0.0,
+        },
+        bm25_top: flag(hits.first().is_some_and(|h| h.bm25.is_some())),
+        coverage: share(question_terms.iter().filter(|t| quoted.contains(t)).count()),
+        unknown_share: share(question_terms.iter().filter(|t| !known(t)).count()),
+        intent_max: gathered
+            .intents
+            .probabilities
+            .values()
+            .copied()
+            .fold(0.0, f32::max),
+        amount_missing: flag(extra.amount_missing),
+        unknown_name: flag(extra.unknown_name),
+    }
+}
+
+/// The word rules, an addition to the intent classifiers.
+fn word_rules(question: &str, config: &TenantConfig) -> WordRules {
+    WordRules {
+        requests_human: requests_human(question),
+        sensitive_topic: sensitive_topic(question, &config.sensitive_topics).map(String::from),
+        instructs_bot: looks_like_injection(question),
     }
 }
 
@@ -434,6 +613,18 @@ pub fn handoff_message(config: &TenantConfig, reason: EscalationReason) -> Strin
             "This is something a person on the {} team should handle, so I'm handing it over to them.",
             config.name
         ),
+        EscalationReason::AccountAction => format!(
+            "That's something a person on the {} team needs to do for you, so I'm handing your request to them.",
+            config.name
+        ),
+        EscalationReason::Incident => format!(
+            "I'm sorry about that. A person on the {} team needs to look at your account, so I'm handing this over to them.",
+            config.name
+        ),
+        EscalationReason::Manipulation => format!(
+            "I can only help with questions about {} and its help center, so I'm passing your message to the support team.",
+            config.name
+        ),
         EscalationReason::LowConfidence
         | EscalationReason::LlmDeclined
         | EscalationReason::LlmUnavailable => format!(
@@ -467,6 +658,9 @@ mod tests {
             EscalationReason::SensitiveTopic,
             EscalationReason::LlmDeclined,
             EscalationReason::LlmUnavailable,
+            EscalationReason::AccountAction,
+            EscalationReason::Incident,
+            EscalationReason::Manipulation,
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }

@@ -130,6 +130,11 @@ fn summary_cells(s: &Summary, judged: bool) -> Vec<(&'static str, String)> {
             .map(|(key, value)| (key, fmt_opt(value))),
     );
     cells.push(("forbid_violations", s.forbid_violations.to_string()));
+    cells.push((
+        "median_answer_chars",
+        s.median_answer_chars
+            .map_or("n/a".into(), |c| format!("{c:.0}")),
+    ));
     cells.push(("p50_ms", format!("{:.1}", s.p50_ms)));
     cells.push(("p95_ms", format!("{:.1}", s.p95_ms)));
     cells

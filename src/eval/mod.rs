@@ -89,6 +89,9 @@ pub struct Summary {
     /// Context strings found in the top 3 passages / context strings expected.
     pub context_recall_at_3: Option<f64>,
     pub forbid_violations: usize,
+    /// Median length in characters of the answers given (None when none was).
+    #[serde(default)]
+    pub median_answer_chars: Option<f64>,
     pub p50_ms: f64,
     pub p95_ms: f64,
     /// Mean judged faithfulness (omitted when no case was judged).
@@ -234,6 +237,25 @@ fn unanswered_case(tenant: &str, case: &Case, latency_ms: f64) -> CaseResult {
     }
 }
 
+/// The median character count of the answers given (escalations left out).
+fn median_answer_chars(results: &[&CaseResult]) -> Option<f64> {
+    let mut lengths: Vec<f64> = results
+        .iter()
+        .filter(|r| r.outcome == Some(Outcome::Answer))
+        .map(|r| r.answer.chars().count() as f64)
+        .collect();
+    if lengths.is_empty() {
+        return None;
+    }
+    lengths.sort_by(f64::total_cmp);
+    let mid = lengths.len() / 2;
+    Some(if lengths.len().is_multiple_of(2) {
+        (lengths[mid - 1] + lengths[mid]) / 2.0
+    } else {
+        lengths[mid]
+    })
+}
+
 fn ratio(num: usize, den: usize) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
@@ -272,6 +294,7 @@ pub fn summarize(results: &[&CaseResult]) -> Summary {
             results.iter().map(|r| r.context_expected).sum(),
         ),
         forbid_violations: results.iter().map(|r| r.forbid_violations).sum(),
+        median_answer_chars: median_answer_chars(results),
         p50_ms: quantile(&latencies, 0.5),
         p95_ms: quantile(&latencies, 0.95),
         judge_faithfulness: judge::mean(results, |j| j.faithfulness),
@@ -396,6 +419,7 @@ mod tests {
                 dense: None,
                 bm25: None,
                 passage_cosine: None,
+                ord: None,
             })
             .collect();
         Answer {
@@ -410,6 +434,7 @@ mod tests {
                 .collect(),
             standalone_question: "q".into(),
             retrieved,
+            decision: crate::answer::Decision::by(crate::answer::Check::Answered, 0.8),
             timings: Timings::default(),
         }
     }

@@ -91,7 +91,7 @@ pub(super) fn fmt_opt(x: Option<f64>) -> String {
 
 fn summary_rows(name: &str, s: &Summary) -> String {
     format!(
-        "| {name} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+        "| {name} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
         s.cases,
         s.passed,
         s.pass_rate,
@@ -101,12 +101,14 @@ fn summary_rows(name: &str, s: &Summary) -> String {
         fmt_opt(s.fact_recall),
         fmt_opt(s.context_recall_at_3),
         s.forbid_violations,
+        s.median_answer_chars
+            .map_or("n/a".into(), |c| format!("{c:.0}")),
         s.p50_ms,
         s.p95_ms
     )
 }
 
-const HEADER: &str = "| | cases | passed | pass rate | outcome acc. | esc. precision | esc. recall | fact recall | context@3 | forbid viol. | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
+const HEADER: &str = "| | cases | passed | pass rate | outcome acc. | esc. precision | esc. recall | fact recall | context@3 | forbid viol. | median answer chars | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 /// The judge's means, only when the run was judged (`--judge`).
 fn judge_table(out: &mut String, report: &Report) {
@@ -258,10 +260,10 @@ mod tests {
         ]);
         let expected = "## askdesk eval
 
-| | cases | passed | pass rate | outcome acc. | esc. precision | esc. recall | fact recall | context@3 | forbid viol. | p50 ms | p95 ms |
-|---|---|---|---|---|---|---|---|---|---|---|---|
-| **all** | 2 | 1 | 0.500 | 0.500 | n/a | 0.000 | 0.500 | n/a | 0 | 2.0 | 2.0 |
-| fictart | 2 | 1 | 0.500 | 0.500 | n/a | 0.000 | 0.500 | n/a | 0 | 2.0 | 2.0 |
+| | cases | passed | pass rate | outcome acc. | esc. precision | esc. recall | fact recall | context@3 | forbid viol. | median answer chars | p50 ms | p95 ms |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| **all** | 2 | 1 | 0.500 | 0.500 | n/a | 0.000 | 0.500 | n/a | 0 | 1 | 2.0 | 2.0 |
+| fictart | 2 | 1 | 0.500 | 0.500 | n/a | 0.000 | 0.500 | n/a | 0 | 1 | 2.0 | 2.0 |
 
 ### Failures (1)
 

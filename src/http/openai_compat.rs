@@ -527,6 +527,7 @@ mod tests {
             ],
             standalone_question: String::new(),
             retrieved: Vec::new(),
+            decision: crate::answer::Decision::by(crate::answer::Check::Answered, 0.9),
             timings: Default::default(),
         };
         assert_eq!(

@@ -1,10 +1,14 @@
-//! Turning one document's text into passages.
+//! Turning one document into passages.
 //!
-//! Markdown is the one structured format: a `## ` heading that is a question starts an FAQ passage
-//! holding everything up to the next `#`/`## ` heading; other sections are split at every heading.
-//! HTML and plain text are first converted to this Markdown shape (see `html.rs`), so there is one
-//! chunker. Sections longer than [`ChunkOptions::max_chars`] are split at sentence boundaries with
-//! a sentence of overlap, so a fact near a cut still appears whole in one passage.
+//! Every format is first parsed into [`Block`]s by a real parser (Markdown and MDX by
+//! pulldown-cmark in `markdown.rs`, HTML by html5ever in `html.rs`, plain text as paragraphs),
+//! so there is one sectioner. Every heading level is a boundary and lands in the passage's
+//! heading path; a heading phrased as a question makes an FAQ passage of what follows it. A
+//! paragraph written wholly in bold (the "**Q. …?**" of many FAQ pages) is a heading too, below
+//! the current one. Lists, steps and table rows stay one item a line. Sections longer than
+//! [`ChunkOptions::max_chars`] are split between blocks (a long block between sentences, with a
+//! sentence of overlap), and a part that continues a list opens with the list's lead-in, so each
+//! part reads on its own.
 
 /// Limits for splitting long sections.
 #[derive(Debug, Clone, Copy)]
@@ -12,7 +16,7 @@ pub struct ChunkOptions {
     /// A section longer than this (in characters) is split. ~1,000 characters stays well inside
     /// the 256-token window of MiniLM-class embedders.
     pub max_chars: usize,
-    /// How many trailing sentences of one part open the next.
+    /// How many trailing sentences of one part open the next when a block is split.
     pub overlap_sentences: usize,
 }
 
@@ -25,16 +29,55 @@ impl Default for ChunkOptions {
     }
 }
 
+/// One structural unit of a document, as its parser read it (markup removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// A heading of level 1–6; level [`BOLD_HEADING_LEVEL`] for a paragraph wholly in bold.
+    Heading {
+        level: u8,
+        text: String,
+    },
+    Paragraph(String),
+    /// A list item: `marker` is "-" or "3." ("" for a later paragraph of the same item).
+    Item {
+        marker: String,
+        depth: usize,
+        text: String,
+    },
+    /// A table row as one line (see `markdown::table_row`).
+    Row(String),
+    Code(String),
+}
+
+/// The level of a bold paragraph used as a heading: below every real heading.
+pub const BOLD_HEADING_LEVEL: u8 = 7;
+
+impl Block {
+    /// The block as a passage shows it.
+    pub fn display(&self) -> String {
+        match self {
+            Block::Heading { text, .. } | Block::Paragraph(text) | Block::Row(text) => text.clone(),
+            Block::Code(code) => code.clone(),
+            Block::Item { marker, text, .. } if marker.is_empty() => text.clone(),
+            Block::Item { marker, text, .. } => format!("{marker} {text}"),
+        }
+    }
+
+    fn is_line_item(&self) -> bool {
+        matches!(self, Block::Item { .. } | Block::Row(_))
+    }
+}
+
 /// A piece of a document before it gets its tenant and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     /// Headings from the document title down to this section's own heading.
     pub heading_path: Vec<String>,
-    /// The `## ` question when this is an FAQ passage.
+    /// The question heading when this is an FAQ passage.
     pub question: Option<String>,
     /// Slug used in the passage id (unique within the document).
     pub slug: String,
-    /// Body text, whitespace-normalised per line.
+    /// Body text: paragraphs separated by a blank line, list items and table rows one a line.
     pub text: String,
 }
 
@@ -59,87 +102,110 @@ pub fn slugify(text: &str) -> String {
     slug
 }
 
-/// Parses a `#`-style ATX heading line into (level, text).
-fn heading(line: &str) -> Option<(usize, &str)> {
-    let level = line.bytes().take_while(|b| *b == b'#').count();
-    if (1..=6).contains(&level) && line[level..].starts_with(' ') {
-        Some((level, line[level..].trim().trim_end_matches('#').trim()))
-    } else {
-        None
+/// Splits a Markdown (or MDX) body into sections. `title` is the document title (front matter
+/// or file name); a leading `# ` heading replaces it.
+pub fn split_markdown(title: &str, body: &str, options: ChunkOptions) -> Vec<Section> {
+    sections(title, super::markdown::blocks(body), options)
+}
+
+/// Plain text: paragraphs separated by blank lines, nothing else is markup.
+pub fn text_blocks(text: &str) -> Vec<Block> {
+    text.split("\n\n")
+        .map(|p| {
+            p.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|p| !p.is_empty())
+        .map(Block::Paragraph)
+        .collect()
+}
+
+/// A heading's text without an FAQ's "Q." marker.
+fn heading_text(text: &str) -> String {
+    strip_marker(text, 'Q').to_string()
+}
+
+/// `text` without a leading "Q." / "Q:" (or "A." / "A:") marker of FAQ pages.
+fn strip_marker(text: &str, letter: char) -> &str {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some(l), Some('.' | ':'), Some(' ')) if l == letter => text[3..].trim_start(),
+        _ => text,
     }
 }
 
 struct OpenSection {
-    path: Vec<String>,
+    /// (level, heading) from the outermost heading down.
+    path: Vec<(u8, String)>,
     question: Option<String>,
-    lines: Vec<String>,
+    blocks: Vec<Block>,
 }
 
-/// Splits a Markdown body into sections. `title` is the document title (front matter or file
-/// name); a leading `# ` heading replaces it when the front matter gave none.
-pub fn split_markdown(title: &str, body: &str, options: ChunkOptions) -> Vec<Section> {
+/// Groups blocks into sections at every heading and sizes them for the embedder.
+pub fn sections(title: &str, blocks: Vec<Block>, options: ChunkOptions) -> Vec<Section> {
     let mut title = title.to_string();
-    let mut sections: Vec<OpenSection> = Vec::new();
+    let mut open: Vec<OpenSection> = Vec::new();
     let mut current = OpenSection {
         path: vec![],
         question: None,
-        lines: vec![],
+        blocks: vec![],
     };
-    // heading texts by level (index 0 = level 2), to build heading paths
-    let mut stack: Vec<String> = Vec::new();
-    let mut in_fence = false;
-    for raw_line in body.lines() {
-        let line = raw_line.trim_end();
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-        }
-        let parsed = if in_fence { None } else { heading(line) };
-        match parsed {
-            Some((1, text)) if sections.is_empty() && current.lines.is_empty() => {
-                title = text.to_string();
+    for block in blocks {
+        match block {
+            Block::Heading { level: 1, text }
+                if open.is_empty() && current.blocks.is_empty() && current.path.is_empty() =>
+            {
+                title = text;
             }
-            Some((level, text)) if current.question.is_none() || level <= 2 => {
-                sections.push(std::mem::replace(
+            Block::Heading { level, text } => {
+                let text = heading_text(&text);
+                let mut path = current.path.clone();
+                path.retain(|(l, _)| *l < level);
+                let question = is_question(&text).then(|| text.clone());
+                path.push((level, text));
+                open.push(std::mem::replace(
                     &mut current,
                     OpenSection {
-                        path: vec![],
-                        question: None,
-                        lines: vec![],
+                        path,
+                        question,
+                        blocks: vec![],
                     },
                 ));
-                let depth = level.saturating_sub(2);
-                stack.truncate(depth);
-                stack.push(text.to_string());
-                current.path = stack.clone();
-                current.question = (level == 2 && is_question(text)).then(|| text.to_string());
             }
-            _ => current.lines.push(line.to_string()),
+            block => current.blocks.push(block),
         }
     }
-    sections.push(current);
+    open.push(current);
 
     let mut used_slugs: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    for section in sections {
-        let text = normalise_block(&section.lines);
-        if text.is_empty() && section.question.is_none() {
+    for mut section in open {
+        if section.blocks.is_empty() {
             continue;
+        }
+        if section.question.is_some() {
+            if let Some(Block::Paragraph(first)) = section.blocks.first_mut() {
+                *first = strip_marker(first, 'A').to_string();
+            }
         }
         let own = section
             .path
             .last()
-            .cloned()
+            .map(|(_, h)| h.clone())
             .unwrap_or_else(|| title.clone());
         let base = match slugify(&own) {
             s if s.is_empty() => "intro".to_string(),
             s => s,
         };
         let mut heading_path = vec![title.clone()];
-        heading_path.extend(section.path.iter().cloned());
-        if section.path.is_empty() {
-            heading_path.truncate(1);
-        }
-        for (i, part) in split_long(&text, options).into_iter().enumerate() {
+        heading_path.extend(section.path.iter().map(|(_, h)| h.clone()));
+        for (i, part) in split_blocks(&section.blocks, options)
+            .into_iter()
+            .enumerate()
+        {
             let wanted = if i == 0 {
                 base.clone()
             } else {
@@ -157,6 +223,73 @@ pub fn split_markdown(title: &str, body: &str, options: ChunkOptions) -> Vec<Sec
     out
 }
 
+/// Blocks joined as a passage shows them: list items and rows one a line, other blocks
+/// separated by a blank line.
+fn join_blocks(blocks: &[&Block]) -> String {
+    let mut out = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        if i > 0 {
+            let tight = block.is_line_item() && blocks[i - 1].is_line_item();
+            out.push_str(if tight { "\n" } else { "\n\n" });
+        }
+        out.push_str(&block.display());
+    }
+    out
+}
+
+/// A section's blocks in parts of at most `max_chars`, cut between blocks; a block longer than
+/// that is cut between sentences ([`split_long`]). A part cut inside a list opens with the
+/// paragraph that introduced the list, when both fit.
+fn split_blocks(blocks: &[Block], options: ChunkOptions) -> Vec<String> {
+    let all: Vec<&Block> = blocks.iter().collect();
+    let whole = join_blocks(&all);
+    if whole.chars().count() <= options.max_chars {
+        return vec![whole];
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Vec<&Block> = Vec::new();
+    // blocks at the start of `current` carried over from the previous part (a list's lead-in)
+    let mut carried = 0;
+    // the paragraph ending in ':' that introduced the list being read
+    let mut lead_in: Option<&Block> = None;
+    for block in blocks {
+        let text = block.display();
+        if text.chars().count() > options.max_chars {
+            if current.len() > carried {
+                parts.push(join_blocks(&current));
+            }
+            current.clear();
+            carried = 0;
+            lead_in = None;
+            parts.extend(split_long(&text, options));
+            continue;
+        }
+        let mut candidate = current.clone();
+        candidate.push(block);
+        if current.len() > carried && join_blocks(&candidate).chars().count() > options.max_chars {
+            parts.push(join_blocks(&current));
+            current.clear();
+            carried = 0;
+            if let (Some(intro), true) = (lead_in, block.is_line_item()) {
+                if join_blocks(&[intro, block]).chars().count() <= options.max_chars {
+                    current.push(intro);
+                    carried = 1;
+                }
+            }
+        }
+        current.push(block);
+        match block {
+            Block::Paragraph(p) => lead_in = p.trim_end().ends_with(':').then_some(block),
+            b if b.is_line_item() => {}
+            _ => lead_in = None,
+        }
+    }
+    if current.len() > carried {
+        parts.push(join_blocks(&current));
+    }
+    parts
+}
+
 fn unique_slug(wanted: &str, used: &mut Vec<String>) -> String {
     let mut slug = wanted.to_string();
     let mut n = 2;
@@ -166,22 +299,6 @@ fn unique_slug(wanted: &str, used: &mut Vec<String>) -> String {
     }
     used.push(slug.clone());
     slug
-}
-
-/// Trims lines, drops leading/trailing blank lines and collapses runs of blank lines to one.
-fn normalise_block(lines: &[String]) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for line in lines {
-        let line = line.trim();
-        if line.is_empty() && out.last().is_none_or(|l| l.is_empty()) {
-            continue;
-        }
-        out.push(line);
-    }
-    while out.last().is_some_and(|l| l.is_empty()) {
-        out.pop();
-    }
-    out.join("\n")
 }
 
 /// Splits text into sentences, keeping the terminator and treating each line break as a boundary
@@ -264,17 +381,60 @@ mod tests {
     }
 
     #[test]
-    fn question_headings_become_faq_passages() {
+    fn question_headings_become_faq_passages_and_sub_headings_are_sections() {
         let s = split("# Billing FAQ\n\n## Can I get a refund?\nYes, within 14 days.\n\n### Details\nOnly if usage was minimal.\n\n## How do I pay?\nBy card.\n");
-        assert_eq!(s.len(), 2);
+        assert_eq!(s.len(), 3);
         assert_eq!(s[0].question.as_deref(), Some("Can I get a refund?"));
         assert_eq!(s[0].slug, "can-i-get-a-refund");
-        assert!(s[0].text.contains("### Details") && s[0].text.contains("minimal"));
+        assert_eq!(s[0].text, "Yes, within 14 days.");
         assert_eq!(
             s[0].heading_path,
             vec!["Billing FAQ", "Can I get a refund?"]
         );
-        assert_eq!(s[1].text, "By card.");
+        assert_eq!(
+            s[1].heading_path,
+            vec!["Billing FAQ", "Can I get a refund?", "Details"]
+        );
+        assert_eq!(s[1].text, "Only if usage was minimal.");
+        assert_eq!(s[2].text, "By card.");
+    }
+
+    #[test]
+    fn bold_questions_are_faq_headings_without_their_markers() {
+        let s = split("## FAQ\n\n**Billing**\n\n**Q. Can I pause my plan?**\n\nA. No, but you can cancel.\n\n**Q. Where are invoices?**\n\nA. In **Settings**.");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].question.as_deref(), Some("Can I pause my plan?"));
+        assert_eq!(
+            s[0].heading_path,
+            vec!["Doc", "FAQ", "Can I pause my plan?"]
+        );
+        assert_eq!(s[0].text, "No, but you can cancel.");
+        assert_eq!(s[1].text, "In Settings.");
+    }
+
+    #[test]
+    fn long_lists_are_cut_between_items_and_keep_their_lead_in() {
+        let items: String = (1..=30)
+            .map(|i| format!("- Option number {i} is described here in a few words\n"))
+            .collect();
+        let s = split(&format!("## Options\n\nYou can choose:\n\n{items}"));
+        assert!(s.len() > 1);
+        for part in &s {
+            assert!(part.text.chars().count() <= 1000, "{}", part.text);
+            assert!(part.text.starts_with("You can choose:"), "{}", part.text);
+            assert!(part.text.lines().skip(2).all(|l| l.starts_with("- Option")));
+        }
+        let total: usize = s.iter().map(|p| p.text.matches("- Option").count()).sum();
+        assert_eq!(total, 30, "every item once");
+    }
+
+    #[test]
+    fn passages_show_no_markup() {
+        let s = split("## Plans\n\n| Plan | Price |\n|---|---|\n| *Pro* | $9 |\n\n> **Note:** see [pricing](https://x.test).\n\n<Callout>\n\nCheck `settings`.\n\n</Callout>");
+        assert_eq!(
+            s[0].text,
+            "Pro — Price: $9\n\nNote: see pricing.\n\nCheck settings."
+        );
     }
 
     #[test]
@@ -298,6 +458,7 @@ mod tests {
         let s = split("## Setup\n```\n## not a heading\n```\ndone");
         assert_eq!(s.len(), 1);
         assert!(s[0].text.contains("## not a heading"));
+        assert!(s[0].text.ends_with("done"));
     }
 
     #[test]

@@ -1,155 +1,219 @@
-//! HTML help-centre pages to the Markdown shape the chunker reads.
+//! HTML help-centre pages to [`Block`]s, through a real HTML5 parser (scraper, on html5ever):
+//! malformed markup, entities and unclosed tags are handled as a browser would.
 //!
-//! A deliberately small converter: headings become `#` lines, block elements become line breaks,
-//! list items become `- ` lines, `<script>`, `<style>`, `<noscript>`, `<template>` and comments are
-//! dropped, and the common character entities are decoded. Help-centre pages are simple; a full
-//! HTML5 parser would add a large dependency for no better passages.
+//! The article is the page's `<main>`, else its `<article>`, else `<body>`; inside `<body>` the
+//! site's furniture (`<nav>`, `<header>`, `<footer>`, `<aside>`) is left out. Scripts, styles,
+//! forms and other non-text elements never reach a passage.
+
+use scraper::{ElementRef, Html, Node, Selector};
+
+use super::chunk::Block;
+use super::markdown::{collapse, table_row};
 
 /// Elements whose content is never text a customer reads.
-const SKIPPED: [&str; 7] = [
-    "script", "style", "noscript", "template", "svg", "head", "title",
+const SKIPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "head", "title", "form", "button", "iframe",
+    "select", "canvas", "object",
 ];
 
-/// Converts HTML to (title, markdown body). The title is the `<title>` element, when present.
-pub fn to_markdown(html: &str) -> (Option<String>, String) {
-    let title = element_text(html, "title").map(|t| collapse_spaces(&decode_entities(&t)));
-    let mut out = String::new();
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        push_text(&mut out, &rest[..lt]);
-        rest = &rest[lt..];
-        if let Some(after) = rest.strip_prefix("<!--") {
-            rest = after.find("-->").map_or("", |end| &after[end + 3..]);
-            continue;
-        }
-        let Some(gt) = rest.find('>') else {
-            rest = "";
-            break;
+/// Site furniture, left out when the article is the whole `<body>`.
+const FURNITURE: &[&str] = &["nav", "header", "footer", "aside"];
+
+/// Elements that end the paragraph before them and start a new one.
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "dd",
+    "dt",
+    "dl",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
+    "address",
+    "center",
+    "hr",
+];
+
+/// Converts a page to (title, blocks). The title is the `<title>` element, when present.
+pub fn to_blocks(html: &str) -> (Option<String>, Vec<Block>) {
+    let document = Html::parse_document(html);
+    let title = select_first(&document, "title")
+        .map(|t| collapse(&t.text().collect::<String>()))
+        .filter(|t| !t.is_empty());
+    let (root, in_body) =
+        match select_first(&document, "main").or_else(|| select_first(&document, "article")) {
+            Some(article) => (article, false),
+            None => match select_first(&document, "body") {
+                Some(body) => (body, true),
+                None => (document.root_element(), true),
+            },
         };
-        let tag = &rest[1..gt];
-        rest = &rest[gt + 1..];
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if !closing && SKIPPED.contains(&name.as_str()) {
-            let close = format!("</{name}");
-            rest = find_ci(rest, &close)
-                .and_then(|at| rest[at..].find('>').map(|e| &rest[at + e + 1..]))
-                .unwrap_or("");
-            continue;
-        }
-        match (name.as_str(), closing) {
-            ("h1" | "h2" | "h3" | "h4" | "h5" | "h6", false) => {
-                let level = name[1..].parse::<usize>().unwrap_or(2);
-                out.push_str("\n\n");
-                out.push_str(&"#".repeat(level));
-                out.push(' ');
-            }
-            ("h1" | "h2" | "h3" | "h4" | "h5" | "h6", true) => out.push_str("\n\n"),
-            ("li", false) => out.push_str("\n- "),
-            ("br", _) => out.push('\n'),
-            (
-                "p" | "div" | "section" | "article" | "ul" | "ol" | "tr" | "table" | "main"
-                | "header" | "footer" | "nav" | "blockquote" | "pre" | "dd" | "dt",
-                _,
-            ) => out.push_str("\n\n"),
-            ("td" | "th", _) => out.push(' '),
-            _ => {}
-        }
-    }
-    push_text(&mut out, rest);
-    let body = out
-        .lines()
-        .map(collapse_spaces)
-        .collect::<Vec<_>>()
-        .join("\n");
-    (title, body)
+    let mut walker = Walker {
+        skip_furniture: in_body,
+        ..Walker::default()
+    };
+    walker.children(root);
+    walker.flush();
+    (title, walker.out)
 }
 
-fn push_text(out: &mut String, text: &str) {
-    if !text.is_empty() {
-        out.push_str(&decode_entities(&text.replace(['\n', '\r', '\t'], " ")));
-    }
+/// The text of an HTML fragment (tags dropped, entities decoded).
+pub fn fragment_text(fragment: &str) -> String {
+    Html::parse_fragment(fragment)
+        .root_element()
+        .text()
+        .collect()
 }
 
-fn collapse_spaces(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+fn select_first<'a>(document: &'a Html, selector: &str) -> Option<ElementRef<'a>> {
+    let selector = Selector::parse(selector).ok()?;
+    document.select(&selector).next()
 }
 
-/// Case-insensitive `find` for ASCII needles.
-fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
-    let hay = haystack.as_bytes();
-    let needle = needle.as_bytes();
-    (0..hay.len().saturating_sub(needle.len() - 1))
-        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+#[derive(Default)]
+struct Walker {
+    out: Vec<Block>,
+    text: String,
+    skip_furniture: bool,
+    /// Open lists: the next item number (None for bullets).
+    lists: Vec<Option<u64>>,
+    /// The marker of the list item whose first text is not written yet.
+    item: Option<(String, usize)>,
 }
 
-fn element_text(html: &str, name: &str) -> Option<String> {
-    let start = find_ci(html, &format!("<{name}"))?;
-    let open_end = html[start..].find('>')? + start + 1;
-    let close = find_ci(&html[open_end..], &format!("</{name}"))? + open_end;
-    Some(html[open_end..close].to_string())
-}
-
-/// Decodes named entities a help page typically uses, and numeric ones.
-pub fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let decoded = rest[1..].find(';').filter(|&e| e <= 10).and_then(|end| {
-            let entity = &rest[1..end + 1];
-            let c = match entity {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" | "#39" => Some('\''),
-                "nbsp" => Some(' '),
-                "rarr" => Some('→'),
-                "ndash" => Some('–'),
-                "mdash" => Some('—'),
-                "rsquo" => Some('’'),
-                "lsquo" => Some('‘'),
-                "ldquo" => Some('“'),
-                "rdquo" => Some('”'),
-                "hellip" => Some('…'),
-                _ => entity.strip_prefix('#').and_then(|n| {
-                    let code = match n.strip_prefix(['x', 'X']) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                        None => n.parse().ok(),
-                    };
-                    code.and_then(char::from_u32)
-                }),
-            };
-            c.map(|c| (c, end + 2))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
+impl Walker {
+    fn children(&mut self, element: ElementRef<'_>) {
+        for child in element.children() {
+            match child.value() {
+                Node::Text(text) => self.text.push_str(text),
+                Node::Element(_) => {
+                    if let Some(element) = ElementRef::wrap(child) {
+                        self.element(element);
+                    }
+                }
+                _ => {}
             }
         }
     }
-    out.push_str(rest);
-    out
+
+    fn element(&mut self, element: ElementRef<'_>) {
+        let name = element.value().name();
+        if SKIPPED.contains(&name) || (self.skip_furniture && FURNITURE.contains(&name)) {
+            return;
+        }
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.flush();
+                let text = collapse(&element.text().collect::<String>());
+                if !text.is_empty() {
+                    let level = name[1..].parse().unwrap_or(2);
+                    self.out.push(Block::Heading { level, text });
+                }
+            }
+            "br" => self.text.push('\n'),
+            "pre" => {
+                self.flush();
+                let code = element.text().collect::<String>().trim_end().to_string();
+                if !code.trim().is_empty() {
+                    self.out.push(Block::Code(code));
+                }
+            }
+            "ul" | "ol" => {
+                self.flush();
+                let start = element
+                    .value()
+                    .attr("start")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(1);
+                self.lists.push((name == "ol").then_some(start));
+                self.children(element);
+                self.flush();
+                self.lists.pop();
+            }
+            "li" => {
+                self.flush();
+                let depth = self.lists.len().saturating_sub(1);
+                let marker = match self.lists.last_mut() {
+                    Some(Some(n)) => {
+                        *n += 1;
+                        format!("{}.", *n - 1)
+                    }
+                    _ => "-".to_string(),
+                };
+                self.item = Some((marker, depth));
+                self.children(element);
+                self.flush();
+                self.item = None;
+            }
+            "table" => {
+                self.flush();
+                self.table(element);
+            }
+            "img" => {}
+            _ if BLOCK_ELEMENTS.contains(&name) => {
+                self.flush();
+                self.children(element);
+                self.flush();
+            }
+            _ => self.children(element),
+        }
+    }
+
+    /// Each row as one line, named by the header row (the first row of `th` cells).
+    fn table(&mut self, table: ElementRef<'_>) {
+        let (Ok(rows), Ok(cells)) = (Selector::parse("tr"), Selector::parse("th, td")) else {
+            return;
+        };
+        let mut header: Vec<String> = Vec::new();
+        for (i, row) in table.select(&rows).enumerate() {
+            let texts: Vec<String> = row
+                .select(&cells)
+                .map(|c| collapse(&c.text().collect::<String>()))
+                .collect();
+            let all_th = row.select(&cells).all(|c| c.value().name() == "th");
+            if i == 0 && all_th {
+                header = texts;
+            } else if let Some(line) = table_row(&header, &texts) {
+                self.out.push(Block::Row(line));
+            }
+        }
+    }
+
+    /// Ends the paragraph or list item being read, if it has any text.
+    fn flush(&mut self) {
+        let text = std::mem::take(&mut self.text);
+        let lines: Vec<String> = text
+            .split('\n')
+            .map(collapse)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
+        let text = lines.join("\n");
+        match self.item.as_mut() {
+            Some((marker, depth)) => self.out.push(Block::Item {
+                marker: std::mem::take(marker),
+                depth: *depth,
+                text,
+            }),
+            None => self.out.push(Block::Paragraph(text)),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn texts(html: &str) -> Vec<String> {
+        to_blocks(html).1.iter().map(Block::display).collect()
+    }
 
     #[test]
     fn converts_headings_lists_and_drops_scripts() {
@@ -157,29 +221,50 @@ mod tests {
 <body><script>alert("x")</script><!-- hidden -->
 <h2>Can I get a refund?</h2><p>Yes &ndash; within <b>7&nbsp;days</b>.</p>
 <ul><li>PNG</li><li>JPG</li></ul><SCRIPT type="x">evil()</SCRIPT></body></html>"#;
-        let (title, body) = to_markdown(html);
+        let (title, blocks) = to_blocks(html);
         assert_eq!(title.as_deref(), Some("Help & FAQ"));
-        assert!(body.contains("## Can I get a refund?"), "{body}");
-        assert!(body.contains("Yes – within 7 days."), "{body}");
-        assert!(body.contains("- PNG\n- JPG"), "{body}");
+        assert_eq!(
+            blocks[0],
+            Block::Heading {
+                level: 2,
+                text: "Can I get a refund?".into()
+            }
+        );
+        let shown: Vec<String> = blocks.iter().skip(1).map(Block::display).collect();
+        assert_eq!(shown, ["Yes – within 7 days.", "- PNG", "- JPG"]);
+        let all = shown.join("\n");
         for gone in ["alert", "evil", "hidden", "color:red"] {
-            assert!(!body.contains(gone), "{gone} leaked: {body}");
+            assert!(!all.contains(gone), "{gone} leaked: {all}");
         }
     }
 
     #[test]
-    fn entities() {
+    fn the_article_is_taken_without_the_site_furniture() {
+        let html = "<body><nav>Home · Pricing</nav><header>Acme</header><p>Intro.</p>\
+                    <footer>© Acme</footer></body>";
+        assert_eq!(texts(html), ["Intro."]);
+        let html = "<body><nav>Menu</nav><main><h1>Refunds</h1><p>Within 7 days.</p></main>\
+                    <aside>Related</aside></body>";
+        assert_eq!(texts(html), ["Refunds", "Within 7 days."]);
+    }
+
+    #[test]
+    fn tables_and_numbered_steps() {
+        let html = "<main><ol start=\"3\"><li>Open <b>Settings</b></li><li>Save</li></ol>\
+                    <table><tr><th>Plan</th><th>Price</th></tr><tr><td>Pro</td><td>$9</td></tr></table></main>";
         assert_eq!(
-            decode_entities("a &lt;b&gt; &#233; &#x41; &bogus; &"),
-            "a <b> é A &bogus; &"
+            texts(html),
+            ["3. Open Settings", "4. Save", "Pro — Price: $9"]
         );
     }
 
     #[test]
-    fn unclosed_tags_do_not_panic() {
-        let (_, body) = to_markdown("<p>text <script>never closed");
-        assert_eq!(body.trim(), "text");
-        let (_, body) = to_markdown("<p>cut <a href");
-        assert_eq!(body.trim(), "cut");
+    fn broken_markup_does_not_panic() {
+        assert_eq!(texts("<p>text <script>never closed"), ["text"]);
+        assert_eq!(texts("<p>cut <a href"), ["cut"]);
+        assert_eq!(
+            fragment_text("<summary>Why &amp; how?</summary>"),
+            "Why & how?"
+        );
     }
 }

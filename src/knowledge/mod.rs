@@ -6,14 +6,17 @@
 
 mod chunk;
 mod html;
+mod markdown;
 mod tenant;
 
 pub use chunk::{
-    is_question, sentences, slugify, split_long, split_markdown, ChunkOptions, Section,
+    is_question, sections, sentences, slugify, split_long, split_markdown, Block, ChunkOptions,
+    Section,
 };
-pub use html::to_markdown as html_to_markdown;
+pub use html::to_blocks as html_blocks;
 pub use tenant::{
-    default_sensitive_topics, is_plausible_email, HandoffField, SensitiveTopic, TenantConfig,
+    default_sensitive_topics, is_plausible_email, BrandIntent, HandoffField, SensitiveTopic,
+    TenantConfig,
 };
 
 use serde::{Deserialize, Serialize};
@@ -95,6 +98,15 @@ impl Passage {
     /// sentence vectors (each would cost one more embedding per sentence). Fragments of
     /// [`MIN_SENTENCE_CHARS`] characters or fewer are skipped: they match everything a little.
     pub fn sentences_for_embedding(&self, brand: &str) -> Vec<String> {
+        self.embedded_sentences()
+            .into_iter()
+            .map(|s| without_brand(s, brand))
+            .collect()
+    }
+
+    /// The sentences that get vectors of their own (see [`Passage::sentences_for_embedding`]),
+    /// as they appear in the text: row `i` of the passage's sentence vectors is sentence `i`.
+    pub fn embedded_sentences(&self) -> Vec<&str> {
         let text = self.text.trim();
         if text.chars().count() <= LONG_PASSAGE_CHARS && !has_list(text) {
             return Vec::new();
@@ -106,7 +118,7 @@ impl Passage {
         if kept.len() < 2 {
             return Vec::new();
         }
-        kept.into_iter().map(|s| without_brand(s, brand)).collect()
+        kept
     }
 
     /// Hash of everything that defines the passage; a changed hash means re-index.
@@ -346,23 +358,27 @@ pub fn load_document(
         .collect::<Vec<_>>()
         .join("/");
     let fallback_title = humanize(relative.file_name().map(|n| n.to_string_lossy()).as_deref());
-    let (front, title, body) = match format {
+    let (front, title, blocks) = match format {
         Format::Markdown => {
             let (front, body) = split_front_matter(&text).map_err(error)?;
             let title = front.title.clone().unwrap_or(fallback_title);
-            (front, title, body.to_string())
+            (front, title, markdown::blocks(body))
         }
         Format::Html => {
-            let (title, body) = html::to_markdown(&text);
+            let (title, blocks) = html::to_blocks(&text);
             (
                 FrontMatter::default(),
                 title.unwrap_or(fallback_title),
-                body,
+                blocks,
             )
         }
-        Format::Text => (FrontMatter::default(), fallback_title, text.clone()),
+        Format::Text => (
+            FrontMatter::default(),
+            fallback_title,
+            chunk::text_blocks(&text),
+        ),
     };
-    let sections = split_markdown(&title, &body, options);
+    let sections = sections(&title, blocks, options);
     if sections.is_empty() {
         return Err(error("no text to index".into()));
     }
@@ -436,6 +452,80 @@ mod tests {
             b"name = \"Acme\"\nsupport_email = \"help@acme.test\"\n",
         );
         root
+    }
+
+    /// A real help center (Hugging Face Hub docs, in the shared development data): every page
+    /// loads, no passage shows Markdown or HTML syntax, every heading level is in a heading
+    /// path, and passages fit the embedder.
+    #[test]
+    fn a_real_help_center_becomes_clean_passages() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/devdesk/knowledge");
+        let (t, warnings) = load_tenant(&root, "huggingface", ChunkOptions::default()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(t.passages.len() > 100, "{}", t.passages.len());
+        // the pages' own heading lines (outside code blocks), as written in Markdown
+        let mut raw_headings = std::collections::HashSet::new();
+        let mut code_lines = std::collections::HashSet::new();
+        for entry in std::fs::read_dir(root.join("huggingface")).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let mut fenced = false;
+            for line in text.lines() {
+                fenced ^= line.trim_start().starts_with("```");
+                if fenced {
+                    code_lines.insert(line.trim().to_string());
+                } else if line.starts_with('#') {
+                    raw_headings.insert(line.trim().to_string());
+                }
+            }
+        }
+        assert!(raw_headings.len() > 100);
+        let markup = |line: &str| {
+            !code_lines.contains(line)
+                && (raw_headings.contains(line)
+                    || line.starts_with('|')
+                    || line.contains("](")
+                    || line.contains("<br")
+                    || line.contains("</")
+                    || line.starts_with(":::"))
+        };
+        for p in &t.passages {
+            for line in p.text.lines() {
+                assert!(!markup(line.trim()), "{}: {line:?}", p.id);
+            }
+            for heading in &p.heading_path {
+                assert!(
+                    !heading.starts_with('#') && !heading.contains("**"),
+                    "{heading:?}"
+                );
+            }
+            // sized for the embedder, unless one line cannot be cut (a key in a code block)
+            let uncuttable = sentences(&p.text).iter().any(|s| s.chars().count() > 800);
+            assert!(
+                p.text.chars().count() <= 1000 || uncuttable,
+                "{} is {} chars: {}",
+                p.id,
+                p.text.len(),
+                p.text
+            );
+        }
+        let deep = t
+            .passages
+            .iter()
+            .filter(|p| p.heading_path.len() >= 4)
+            .count();
+        assert!(deep > 0, "level-3 headings are in heading paths");
+        let faq = t.passages.iter().filter(|p| p.question.is_some()).count();
+        assert!(faq >= 10, "bold Q. paragraphs are FAQ questions ({faq})");
+        let rows = t
+            .passages
+            .iter()
+            .filter(|p| {
+                p.text
+                    .lines()
+                    .any(|l| l.contains(" — ") && l.contains(": "))
+            })
+            .count();
+        assert!(rows > 0, "table rows read as lines");
     }
 
     #[test]

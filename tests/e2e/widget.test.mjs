@@ -93,7 +93,7 @@ test('talking to a person sends the fields and a screenshot to the support team'
   await confirmation.or(problem).waitFor();
   await screenshot(page, 'handoff-sent');
   assert.deepEqual(await problem.allInnerTexts(), [], 'the handoff was accepted');
-  await w.panel.getByText('Typically within 24–48 hours').waitFor();
+  await w.panel.getByText('Typically within 24–48 hours', { exact: true }).waitFor();
   const ticket = (await confirmation.innerText()).replace('Ticket: ', '').trim();
 
   const mail = await eventually(() => mails().find((m) => m.includes(ticket)), `the email of ${ticket}`);

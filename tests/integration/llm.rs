@@ -177,9 +177,8 @@ impl Harness {
 }
 
 const CONFIDENT: &str = "can I get a refund";
-/// Answerable, but below the extractive-fallback confidence (measured 0.55).
-const UNSURE: &str =
-    "What should I send your team so they can figure out why my generations are failing?";
+/// Answered, but less surely than the extractive fallback needs (the 0.95 precision target).
+const UNSURE: &str = "who do I email about problems with my account";
 
 #[test]
 fn valid_citations_are_kept_and_invalid_ones_dropped() {
@@ -226,15 +225,13 @@ fn a_failing_model_falls_back_when_confident_and_hands_over_otherwise() {
         .text
         .starts_with("Here is what the FictArt help center says"));
     let a = h.ask(Script::Fail, UNSURE, &[]);
-    assert!(
-        a.confidence >= 0.5 && a.confidence < 0.75,
-        "{}",
-        a.confidence
-    );
     assert_eq!(
         (a.outcome, a.reason),
-        (Outcome::Escalate, Some(EscalationReason::LlmUnavailable))
+        (Outcome::Escalate, Some(EscalationReason::LlmUnavailable)),
+        "confidence {}",
+        a.confidence
     );
+    assert!(a.confidence < h.ask(Script::Fail, CONFIDENT, &[]).confidence);
     // no token before the first-token timeout
     let a = h.ask(
         Script::Slow(Duration::from_secs(2), "Late [1]."),

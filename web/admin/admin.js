@@ -134,7 +134,7 @@ async function loadEval() {
   try {
     report = await api('/api/admin/eval-report');
   } catch (error) {
-    if (error.status === 404) return show('eval', empty('No report yet. Run `askdesk eval evals/ --json <data>/eval-report.json`.'));
+    if (error.status === 404) return show('eval', empty('No report yet. Run `askdesk eval evals/gate/ --json <data>/eval-report.json`.'));
     throw error;
   }
   const s = report.summary || {};
