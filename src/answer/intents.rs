@@ -194,7 +194,10 @@ impl IntentModel {
         };
         if let Some(intent) = paraphrased {
             // the brand's own word outranks the classifier on the same intent
-            if scores.fired.is_none_or(|(f, _)| f == intent || earlier(intent, f)) {
+            if scores
+                .fired
+                .is_none_or(|(f, _)| f == intent || earlier(intent, f))
+            {
                 scores.fired = Some((intent, Source::BrandExample));
             }
         }
