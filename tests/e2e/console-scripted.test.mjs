@@ -26,7 +26,7 @@ const GAPS = [
 ];
 const REPORT = {
   summary: { cases: 130, passed: 110, pass_rate: 0.846, outcome_accuracy: 0.915, escalation_precision: 0.871, escalation_recall: 0.794, fact_recall: 0.894, context_recall_at_3: 0.938, forbid_violations: 0, p50_ms: 5.0, p95_ms: 9.5 },
-  cases: [{ id: 'casual-contact', tenant: 'fictart', question: 'hey how do i reach you guys', passed: false, failures: ['expected outcome answer, got escalate'] }],
+  cases: [{ id: 'casual-contact', tenant: 'fictart', question: 'hey how can I reach you guys', passed: false, failures: ['expected outcome answer, got escalate'] }],
 };
 
 /** Scripts the admin API; records each request's path, query and Authorization header. */

@@ -269,7 +269,7 @@ fn feedback_lists_ratings_with_the_question_and_answer_rated() {
     let second = chat(
         &app,
         "fictart",
-        "how many days do I have to ask for a refund?",
+        "within how many days can I request a refund?",
         Some(&first),
     );
     rate(&app, &second, "down", Some("too vague"));
@@ -292,7 +292,7 @@ fn feedback_lists_ratings_with_the_question_and_answer_rated() {
     assert_eq!(r["comment"], "too vague");
     assert_eq!(
         r["question"],
-        "how many days do I have to ask for a refund?"
+        "within how many days can I request a refund?"
     );
     assert_eq!(r["answer"], second["answer"]);
     assert_eq!(r["citations"], second["citations"]);
@@ -350,7 +350,7 @@ fn gaps_group_paraphrases_of_a_missing_topic_and_keep_others_apart() {
     chat(
         &app,
         "fictart",
-        "how many days do I have to ask for a refund?",
+        "within how many days can I request a refund?",
         None,
     );
 
@@ -598,7 +598,7 @@ fn eval_draft_turns_disliked_and_unanswered_questions_into_cases_to_decide() {
     let disliked = chat(
         &app,
         "fictart",
-        "how many days do I have to ask for a refund?",
+        "within how many days can I request a refund?",
         Some(&first),
     );
     rate(&app, &disliked, "down", Some("too vague"));
@@ -649,7 +649,7 @@ fn eval_draft_turns_disliked_and_unanswered_questions_into_cases_to_decide() {
     assert_eq!(
         questions,
         [
-            "how many days do I have to ask for a refund?",
+            "within how many days can I request a refund?",
             "Do you sell gift cards?"
         ]
     );

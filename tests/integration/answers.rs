@@ -35,7 +35,7 @@ fn ask(
 fn a_covered_question_is_answered_from_the_tenants_own_passage_with_a_citation() {
     let a = ask(
         "fictart",
-        "how many days do I have to ask for a refund?",
+        "within how many days can I request a refund?",
         &[],
     )
     .unwrap();
@@ -80,7 +80,7 @@ fn a_covered_question_is_answered_from_the_tenants_own_passage_with_a_citation()
 fn the_other_brand_gets_its_own_policy() {
     let a = ask(
         "stable-diffusion-web",
-        "how many days do I have to ask for a refund?",
+        "within how many days can I request a refund?",
         &[],
     )
     .unwrap();
@@ -100,7 +100,7 @@ fn a_follow_up_is_understood_from_the_conversation() {
     ];
     let a = ask(
         "stable-diffusion-web",
-        "and what about credit packs?",
+        "and for credit packs?",
         &history,
     )
     .unwrap();
@@ -237,7 +237,7 @@ fn a_customer_who_asks_how_to_reach_you_is_told_how_to_contact_support() {
 ## Do you offer refunds?\n\nPlans are refunded within 14 days of purchase.\n";
     let (_dir, pipeline) = acme_pipeline(&[("faq.md", faq)]);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let question = "hey how do i reach you guys";
+    let question = "hey how can I reach you guys";
     let a = rt.block_on(pipeline.answer("acme", question, &[])).unwrap();
     assert_eq!(a.outcome, Outcome::Answer, "{}", a.text);
     assert!(a.text.contains("help@acme.example"), "{}", a.text);

@@ -24,7 +24,7 @@ fn a_conversation_keeps_its_history_and_its_token() {
     assert!(token.len() >= 32);
 
     // The follow-up is understood from the stored history, not from the client.
-    let (status, second) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "and what about credit packs?", "conversation_id": id, "conversation_token": token}));
+    let (status, second) = app.post("/api/v1/chat", &json!({"tenant": "stable-diffusion-web", "message": "and for credit packs?", "conversation_id": id, "conversation_token": token}));
     assert_eq!(status, 200, "{second}");
     assert!(
         second["answer"]

@@ -28,7 +28,7 @@ fn chat_from(app: &App, origin: &str, tenant: &str) -> Reply {
         "POST",
         "/api/v1/chat",
         &[("origin", origin)],
-        Some(&json!({"tenant": tenant, "message": "how many days do I have to ask for a refund?"})),
+        Some(&json!({"tenant": tenant, "message": "within how many days can I request a refund?"})),
     )
 }
 

@@ -265,7 +265,7 @@ fn the_model_gets_numbered_passages_and_the_customer_text_only_in_user_messages(
     ];
     let a = h.ask(
         Script::Say("Yes [1]."),
-        "and what about credit packs?",
+        "and for credit packs?",
         &history,
     );
     assert_eq!(
@@ -294,7 +294,7 @@ fn the_model_gets_numbered_passages_and_the_customer_text_only_in_user_messages(
     assert!(messages[1]["content"]
         .as_str()
         .unwrap()
-        .contains("<question>\nand what about credit packs?\n</question>"));
+        .contains("<question>\nand for credit packs?\n</question>"));
     assert_eq!(answer_request["max_tokens"], 200);
     assert!(
         !format!("{requests:?}").contains("sk-test-secret"),

@@ -161,7 +161,7 @@ fn metrics_are_valid_prometheus_text_with_routes_outcomes_and_tickets() {
     let app = spawn_app();
     let answered = app.post(
         "/api/v1/chat",
-        &json!({"tenant": "fictart", "message": "how many days do I have to ask for a refund?"}),
+        &json!({"tenant": "fictart", "message": "within how many days can I request a refund?"}),
     );
     assert_eq!(answered.1["outcome"], "answer", "{}", answered.1);
     let escalated = app.post(
