@@ -98,12 +98,7 @@ fn a_follow_up_is_understood_from_the_conversation() {
         Turn { role: Role::User, content: "Can I get a refund on my monthly subscription?".into() },
         Turn { role: Role::Assistant, content: "Monthly and yearly subscriptions can be refunded within 14 days if usage has been minimal.".into() },
     ];
-    let a = ask(
-        "stable-diffusion-web",
-        "and for credit packs?",
-        &history,
-    )
-    .unwrap();
+    let a = ask("stable-diffusion-web", "and for credit packs?", &history).unwrap();
     assert_eq!(a.outcome, Outcome::Answer, "{}", a.text);
     assert!(
         a.standalone_question.contains("refund"),

@@ -263,11 +263,7 @@ fn the_model_gets_numbered_passages_and_the_customer_text_only_in_user_messages(
             content: "Within 7 days if no credits were consumed.".into(),
         },
     ];
-    let a = h.ask(
-        Script::Say("Yes [1]."),
-        "and for credit packs?",
-        &history,
-    );
+    let a = h.ask(Script::Say("Yes [1]."), "and for credit packs?", &history);
     assert_eq!(
         a.standalone_question, "Are one-time credit packs refundable?",
         "the LLM rewrote the follow-up"
