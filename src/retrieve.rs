@@ -379,6 +379,9 @@ impl QueryCache {
     }
 }
 
+/// A query's embedding, shared with the query cache.
+pub type QueryVector = Arc<Vec<f32>>;
+
 /// All tenants' search indexes behind one embedder; a tenant's index can be replaced while
 /// queries run (they finish on the index they started with).
 pub struct Retriever {
@@ -470,14 +473,6 @@ impl Retriever {
         Ok(vector)
     }
 
-    /// The text a query is embedded as: the brand's name left out, as in its passages.
-    pub fn query_text(&self, tenant: &str, text: &str) -> String {
-        match self.tenant(tenant) {
-            Some(search) => crate::knowledge::without_brand(text, &search.index.tenant.config.name),
-            None => text.to_string(),
-        }
-    }
-
     /// The `k` best passages of `tenant` for `text`. Blocking (embeds the query).
     pub fn search(
         &self,
@@ -486,20 +481,37 @@ impl Retriever {
         k: usize,
         mode: SearchMode,
     ) -> Result<Vec<Hit>, RetrieveError> {
+        self.search_with_vector(tenant, text, k, mode)
+            .map(|(hits, _)| hits)
+    }
+
+    /// Like [`Retriever::search`], also returning the query's vector (None in BM25 mode), for
+    /// scoring the hits' sentences without embedding the query again.
+    pub fn search_with_vector(
+        &self,
+        tenant: &str,
+        text: &str,
+        k: usize,
+        mode: SearchMode,
+    ) -> Result<(Vec<Hit>, Option<QueryVector>), RetrieveError> {
         let search = self
             .tenant(tenant)
             .ok_or_else(|| KnowledgeError::UnknownTenant(tenant.to_string()))?;
         let vector = match mode {
             SearchMode::Bm25 => None,
-            _ => Some(self.query_vector(&self.query_text(tenant, text))?),
+            _ => {
+                let brand = &search.index.tenant.config.name;
+                Some(self.query_vector(&crate::knowledge::without_brand(text, brand))?)
+            }
         };
-        search.search(
+        let hits = search.search(
             text,
             vector.as_deref().map(Vec::as_slice),
             k,
             mode,
             &self.settings,
-        )
+        )?;
+        Ok((hits, vector))
     }
 }
 

@@ -38,7 +38,6 @@ pub struct Evidence {
     pub confidence: f32,
     pub threshold: f32,
     pub signals: AnswerSignals,
-    pub candidate: String,
 }
 
 /// The check that decided.
@@ -49,9 +48,12 @@ pub enum Check {
     Answered,
     /// An intent classifier (or a brand's example) recognised the message.
     Intent { intent: Intent, source: Source },
-    /// A word rule recognised the message (`requests_human`, `instructs_bot`, or the
-    /// brand's sensitive topic by name).
-    Phrase { rule: String },
+    /// The word rules recognised an explicit request for a person.
+    RequestsHuman,
+    /// The word rules recognised an instruction to the bot.
+    InstructsBot,
+    /// The message holds a phrase of this sensitive topic of the brand's.
+    SensitivePhrase { topic: String },
     /// Retrieval found nothing.
     NoPassage,
     /// The answerability model's probability is below the threshold of the brand's precision
@@ -136,11 +138,9 @@ impl Decision {
         match &self.check {
             Check::Answered => None,
             Check::Intent { intent, .. } => Some(reason_for(*intent)),
-            Check::Phrase { rule } => Some(match rule.as_str() {
-                "requests_human" => EscalationReason::RequestedHuman,
-                "instructs_bot" => EscalationReason::Manipulation,
-                _ => EscalationReason::SensitiveTopic,
-            }),
+            Check::RequestsHuman => Some(EscalationReason::RequestedHuman),
+            Check::InstructsBot => Some(EscalationReason::Manipulation),
+            Check::SensitivePhrase { .. } => Some(EscalationReason::SensitiveTopic),
             Check::NoPassage | Check::Confidence => Some(EscalationReason::LowConfidence),
         }
     }
@@ -170,7 +170,6 @@ pub fn decide(e: &Evidence) -> Decision {
             .filter(|(i, _)| wanted.contains(i))
             .map(|(intent, source)| Check::Intent { intent, source })
     };
-    let phrase = |rule: &str| Check::Phrase { rule: rule.into() };
     // A help center answers how to reach its team and what its refund rules are: a message
     // that reads only fairly surely as a request for a person or for an action on the account
     // ("can I get a refund" is close to "refund me") is answered when the answer is sure. An
@@ -179,19 +178,20 @@ pub fn decide(e: &Evidence) -> Decision {
     let yields = |intent: Intent| {
         answerable && e.intents.probabilities.get(&intent).copied().unwrap_or(0.0) < SURE_INTENT
     };
-    let person = intent(&[Intent::AccountAction, Intent::HumanRequest]).filter(|c| match c {
-        Check::Intent {
-            intent,
-            source: Source::Classifier,
-        } => !yields(*intent),
-        _ => true,
-    });
+    let person = intent(&[Intent::AccountAction, Intent::HumanRequest]).filter(
+        |c| !matches!(c, Check::Intent { intent, source: Source::Classifier } if yields(*intent)),
+    );
     let check = intent(&[Intent::Manipulation])
-        .or_else(|| e.words.instructs_bot.then(|| phrase("instructs_bot")))
+        .or_else(|| e.words.instructs_bot.then_some(Check::InstructsBot))
         .or_else(|| intent(&[Intent::Incident, Intent::Sensitive]))
         .or(person)
-        .or_else(|| e.words.requests_human.then(|| phrase("requests_human")))
-        .or_else(|| e.words.sensitive_topic.as_deref().map(phrase))
+        .or_else(|| e.words.requests_human.then_some(Check::RequestsHuman))
+        .or_else(|| {
+            e.words
+                .sensitive_topic
+                .clone()
+                .map(|topic| Check::SensitivePhrase { topic })
+        })
         .or_else(|| intent(&[Intent::OffTopic]))
         .or_else(|| e.no_passage.then_some(Check::NoPassage))
         .or_else(|| (e.confidence < e.threshold).then_some(Check::Confidence))
@@ -201,7 +201,7 @@ pub fn decide(e: &Evidence) -> Decision {
         intents: e.intents.probabilities.clone(),
         confidence: e.confidence,
         signals: e.signals,
-        candidate: e.candidate.clone(),
+        candidate: String::new(),
     }
 }
 
@@ -217,7 +217,6 @@ mod tests {
             confidence: 0.9,
             threshold: 0.5,
             signals: AnswerSignals::default(),
-            candidate: String::new(),
         }
     }
 
@@ -321,8 +320,8 @@ mod tests {
         });
         assert_eq!(
             d.check,
-            Check::Phrase {
-                rule: "legal_threat".into()
+            Check::SensitivePhrase {
+                topic: "legal_threat".into()
             }
         );
         assert_eq!(d.reason(), Some(EscalationReason::SensitiveTopic));

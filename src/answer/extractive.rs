@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::knowledge::{sentences, Passage};
+use crate::knowledge::{is_list_item, sentences, Passage};
 
 /// A passage the answer relies on, as shown to the customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -128,7 +128,7 @@ fn chosen(all: &[&str], scores: &[f32]) -> Vec<usize> {
         if all[i].trim_end().ends_with(':') {
             keep.extend(
                 (i + 1..all.len())
-                    .take_while(|&j| is_item(all[j]))
+                    .take_while(|&j| is_list_item(all[j]))
                     .take(MAX_LEAD_IN_ITEMS),
             );
         }
@@ -150,20 +150,12 @@ fn join(all: &[&str], keep: &[usize]) -> String {
     for (n, &i) in keep.iter().enumerate() {
         if n > 0 {
             let adjacent = keep[n - 1] + 1 == i;
-            let inline = adjacent && !is_item(all[i]) && !is_item(all[i - 1]);
+            let inline = adjacent && !is_list_item(all[i]) && !is_list_item(all[i - 1]);
             out.push_str(if inline { " " } else { "\n" });
         }
         out.push_str(all[i]);
     }
     out
-}
-
-/// A list item or numbered step as a passage shows it ("- …", "3. …").
-fn is_item(sentence: &str) -> bool {
-    sentence.starts_with("- ")
-        || sentence
-            .split_once(". ")
-            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// One quoted passage as the answer shows it: where it comes from, the quote, and the link to

@@ -299,10 +299,10 @@ impl Pipeline {
             .map_err(|e| AnswerError::Internal(e.to_string()))?;
         let (hits, query_vector, message_vector) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            let hits = retriever.search(&tenant_id, &query, RETRIEVE_K, SearchMode::Hybrid)?;
-            // The searched text's vector is in the query cache (the search just computed it);
-            // the intents read the customer's own message (the same vector unless rewritten).
-            let query_vector = retriever.query_vector(&retriever.query_text(&tenant_id, &query))?;
+            let (hits, query_vector) =
+                retriever.search_with_vector(&tenant_id, &query, RETRIEVE_K, SearchMode::Hybrid)?;
+            // The intents read the customer's own message (from the query cache when it was
+            // searched as written).
             let message_vector = retriever.query_vector(&message)?;
             Ok::<_, RetrieveError>((hits, query_vector, message_vector))
         })
@@ -323,7 +323,7 @@ impl Pipeline {
             Gathered {
                 words,
                 intents,
-                query_vector: &query_vector,
+                query_vector: query_vector.as_deref().map(Vec::as_slice),
             },
         );
         if let (Some(generator), Outcome::Answer) = (&self.generator, answer.outcome) {
@@ -415,10 +415,10 @@ impl Pipeline {
         let quotes: Vec<(&Hit, String)> = answering_hits(&hits)
             .into_iter()
             .map(|hit| {
-                let cosines = search
-                    .as_ref()
-                    .map(|s| s.sentence_cosines(hit, gathered.query_vector))
-                    .unwrap_or_default();
+                let cosines = match (&search, gathered.query_vector) {
+                    (Some(s), Some(v)) => s.sentence_cosines(hit, v),
+                    _ => Vec::new(),
+                };
                 let own = hit.passage_cosine.unwrap_or(0.0);
                 best_sentence = cosines
                     .iter()
@@ -468,9 +468,9 @@ impl Pipeline {
             confidence,
             threshold: self.confidence.threshold(config.answer_precision),
             signals,
-            candidate: candidate.clone(),
         };
-        let decision = decision::decide(&evidence);
+        let mut decision = decision::decide(&evidence);
+        decision.candidate = candidate.clone();
         let reason = decision.reason();
         let (text, citations) = match reason {
             None => (
@@ -505,7 +505,7 @@ struct Gathered<'a> {
     words: WordRules,
     intents: IntentScores,
     /// The vector the passages were searched with (for sentence-level quoting).
-    query_vector: &'a [f32],
+    query_vector: Option<&'a [f32]>,
 }
 
 /// Signals computed by the caller of [`answer_signals`].

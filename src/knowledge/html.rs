@@ -8,7 +8,7 @@
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::chunk::Block;
-use super::markdown::{collapse, table_row};
+use super::markdown::{collapse, table_row, text_block, OpenItem};
 
 /// Elements whose content is never text a customer reads.
 const SKIPPED: &[&str] = &[
@@ -82,8 +82,8 @@ struct Walker {
     skip_furniture: bool,
     /// Open lists: the next item number (None for bullets).
     lists: Vec<Option<u64>>,
-    /// The marker of the list item whose first text is not written yet.
-    item: Option<(String, usize)>,
+    /// The list item being read.
+    item: Option<OpenItem>,
 }
 
 impl Walker {
@@ -137,15 +137,7 @@ impl Walker {
             }
             "li" => {
                 self.flush();
-                let depth = self.lists.len().saturating_sub(1);
-                let marker = match self.lists.last_mut() {
-                    Some(Some(n)) => {
-                        *n += 1;
-                        format!("{}.", *n - 1)
-                    }
-                    _ => "-".to_string(),
-                };
-                self.item = Some((marker, depth));
+                self.item = Some(OpenItem::next(&mut self.lists));
                 self.children(element);
                 self.flush();
                 self.item = None;
@@ -187,22 +179,8 @@ impl Walker {
     /// Ends the paragraph or list item being read, if it has any text.
     fn flush(&mut self) {
         let text = std::mem::take(&mut self.text);
-        let lines: Vec<String> = text
-            .split('\n')
-            .map(collapse)
-            .filter(|l| !l.is_empty())
-            .collect();
-        if lines.is_empty() {
-            return;
-        }
-        let text = lines.join("\n");
-        match self.item.as_mut() {
-            Some((marker, depth)) => self.out.push(Block::Item {
-                marker: std::mem::take(marker),
-                depth: *depth,
-                text,
-            }),
-            None => self.out.push(Block::Paragraph(text)),
+        if let Some(block) = text_block(&text, self.item.as_mut()) {
+            self.out.push(block);
         }
     }
 }

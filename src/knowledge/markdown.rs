@@ -60,16 +60,49 @@ fn is_mdx_syntax(line: &str) -> bool {
     module || line.starts_with(":::")
 }
 
-/// One list being read: its next item number (None for bullets).
-struct List {
-    next: Option<u64>,
+/// The list item being read: its marker ("-" or "3."), taken by its first paragraph; later
+/// paragraphs of the same item continue it without a marker. Both parsers read lists with it.
+pub(super) struct OpenItem {
+    marker: String,
+    depth: usize,
 }
 
-/// The list item being read: its marker ("-" or "3."), taken by its first paragraph; later
-/// paragraphs of the same item continue it without a marker.
-struct OpenItem {
-    marker: Option<String>,
-    depth: usize,
+impl OpenItem {
+    /// The next item of the innermost open list (each list: its next number, None for
+    /// bullets), advancing a numbered list.
+    pub(super) fn next(lists: &mut [Option<u64>]) -> Self {
+        let depth = lists.len().saturating_sub(1);
+        let marker = match lists.last_mut() {
+            Some(Some(n)) => {
+                *n += 1;
+                format!("{}.", *n - 1)
+            }
+            _ => "-".to_string(),
+        };
+        Self { marker, depth }
+    }
+}
+
+/// The block that a paragraph's or list item's text makes: each line whitespace-collapsed,
+/// empty lines dropped; None when no text is left.
+pub(super) fn text_block(text: &str, item: Option<&mut OpenItem>) -> Option<Block> {
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(collapse)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let text = lines.join("\n");
+    Some(match item {
+        Some(item) => Block::Item {
+            marker: std::mem::take(&mut item.marker),
+            depth: item.depth,
+            text,
+        },
+        None => Block::Paragraph(text),
+    })
 }
 
 /// Collects inline text into the block being read.
@@ -77,7 +110,8 @@ struct OpenItem {
 struct Walker {
     out: Vec<Block>,
     text: String,
-    lists: Vec<List>,
+    /// Open lists: the next item number (None for bullets).
+    lists: Vec<Option<u64>>,
     item: Option<OpenItem>,
     /// Inside a table: the header cells, the row being read, and whether the header is read.
     header: Vec<String>,
@@ -122,22 +156,11 @@ impl Walker {
             }
             Tag::List(start) => {
                 self.flush_text();
-                self.lists.push(List { next: start });
+                self.lists.push(start);
             }
             Tag::Item => {
                 self.flush_text();
-                let depth = self.lists.len().saturating_sub(1);
-                let marker = match self.lists.last_mut().and_then(|l| l.next.as_mut()) {
-                    Some(n) => {
-                        *n += 1;
-                        format!("{}.", *n - 1)
-                    }
-                    None => "-".to_string(),
-                };
-                self.item = Some(OpenItem {
-                    marker: Some(marker),
-                    depth,
-                });
+                self.item = Some(OpenItem::next(&mut self.lists));
             }
             Tag::Table(_) => {
                 self.flush_text();
@@ -228,32 +251,19 @@ impl Walker {
         }
         let text = std::mem::take(&mut self.text);
         let all_bold = !std::mem::take(&mut self.plain);
-        let lines: Vec<String> = text
-            .split('\n')
-            .map(collapse)
-            .filter(|l| !l.is_empty())
-            .collect();
-        if lines.is_empty() {
-            return;
-        }
-        let text = lines.join("\n");
-        match &mut self.item {
-            None if all_bold
-                && lines.len() == 1
-                && text.chars().count() <= MAX_BOLD_HEADING_CHARS =>
+        let block = match text_block(&text, self.item.as_mut()) {
+            Some(Block::Paragraph(p))
+                if all_bold && !p.contains('\n') && p.chars().count() <= MAX_BOLD_HEADING_CHARS =>
             {
-                self.out.push(Block::Heading {
+                Block::Heading {
                     level: BOLD_HEADING_LEVEL,
-                    text,
-                })
+                    text: p,
+                }
             }
-            None => self.out.push(Block::Paragraph(text)),
-            Some(item) => self.out.push(Block::Item {
-                marker: item.marker.take().unwrap_or_default(),
-                depth: item.depth,
-                text,
-            }),
-        }
+            Some(block) => block,
+            None => return,
+        };
+        self.out.push(block);
     }
 }
 

@@ -156,16 +156,19 @@ fn is_word_boundary(before: &str, after: &str) -> bool {
     before_ok && after_ok
 }
 
-/// True when `text` holds a Markdown list of two items or more (`-`, `*`, `+` or `1.` items).
+/// True when `text` holds a list of two items or more (see [`is_list_item`]).
 fn has_list(text: &str) -> bool {
-    let is_item = |line: &str| {
-        let line = line.trim_start();
-        let numbered = line
-            .split_once(". ")
-            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-        numbered || ["- ", "* ", "+ "].iter().any(|m| line.starts_with(m))
-    };
-    text.lines().filter(|l| is_item(l)).count() >= 2
+    text.lines().filter(|l| is_list_item(l)).count() >= 2
+}
+
+/// True for a line that is a list item or a numbered step, as passages show them (`- `, `3. `)
+/// or as plain text writes them (`* `, `+ `).
+pub fn is_list_item(line: &str) -> bool {
+    let line = line.trim_start();
+    let numbered = line
+        .split_once(". ")
+        .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    numbered || ["- ", "* ", "+ "].iter().any(|m| line.starts_with(m))
 }
 
 /// Passages longer than this are matched sentence by sentence too, and quoted in part.
