@@ -1,7 +1,11 @@
 //! Dumps the answerability signals of a training set as JSON lines, for fitting the calibrated
 //! answer-or-hand-over model offline (`scripts/fit_answerability.py`):
 //!
-//! `cargo run --release --example answerability_features -- evals/tune/ ../shared/data/stackfaq-threads > features.jsonl`
+//! `cargo run --release --example answerability_features -- evals/tune/ \
+//!     --knowledge evals/train/knowledge evals/train/ ../shared/data/stackfaq-threads > features.jsonl`
+//!
+//! Suites are asked of the knowledge folder named by the `--knowledge` before them (the demo
+//! `knowledge` when none is).
 //!
 //! Labels: a suite case is 1 when an answer would be right (it expects an answer and the
 //! answer the bot would give holds every expected fact and no forbidden string), else 0. A
@@ -22,15 +26,32 @@ const INDEXED_SHARE: u64 = 70;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    let (beir, suites): (Vec<PathBuf>, Vec<PathBuf>) = args
-        .into_iter()
-        .partition(|p| p.join("corpus.jsonl").exists());
+    let mut beir: Vec<PathBuf> = Vec::new();
+    let mut suites: Vec<(PathBuf, Vec<PathBuf>)> = vec![(PathBuf::from("knowledge"), Vec::new())];
+    let mut args = std::env::args().skip(1).map(PathBuf::from);
+    while let Some(arg) = args.next() {
+        if arg.as_os_str() == "--knowledge" {
+            let dir = args
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("--knowledge needs a folder"))?;
+            suites.push((dir, Vec::new()));
+        } else if arg.join("corpus.jsonl").exists() {
+            beir.push(arg);
+        } else if let Some((_, paths)) = suites.last_mut() {
+            paths.push(arg);
+        }
+    }
     let embedder = engine::load_embedder(&askdesk::embed::EmbedderConfig::from_env())?;
-    if !suites.is_empty() {
-        let options = EngineOptions::new("knowledge", Some(tempfile::tempdir()?.keep()));
+    for (knowledge, paths) in suites.iter().filter(|(_, p)| !p.is_empty()) {
+        let options = EngineOptions::new(knowledge, Some(tempfile::tempdir()?.keep()));
         let engine = engine::open(&options, embedder.clone(), None)?;
-        suite_rows(&engine.pipeline(), &suites).await?;
+        // the demo brands' suites are the tuning split; another help center's are training data
+        let source = if knowledge.as_os_str() == "knowledge" {
+            "tune"
+        } else {
+            "train"
+        };
+        suite_rows(&engine.pipeline(), paths, source).await?;
     }
     for dir in beir {
         let knowledge = tempfile::tempdir()?;
@@ -53,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn suite_rows(pipeline: &Pipeline, suites: &[PathBuf]) -> anyhow::Result<()> {
+async fn suite_rows(pipeline: &Pipeline, suites: &[PathBuf], source: &str) -> anyhow::Result<()> {
     let norm = |s: &str| {
         s.to_lowercase()
             .split_whitespace()
@@ -70,7 +91,7 @@ async fn suite_rows(pipeline: &Pipeline, suites: &[PathBuf]) -> anyhow::Result<(
             let label = e.outcome == Outcome::Answer
                 && e.facts.iter().all(|f| candidate.contains(&norm(f)))
                 && !e.forbid.iter().any(|f| candidate.contains(&norm(f)));
-            emit("tune", &case.id, label, &answer);
+            emit(source, &case.id, label, &answer);
         }
     }
     Ok(())

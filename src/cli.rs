@@ -420,6 +420,8 @@ fn ask(
             "confidence": answer.confidence,
             "citations": answer.citations,
             "standalone_question": answer.standalone_question,
+            "decision": answer.decision,
+            "retrieved": answer.retrieved,
             "timings": answer.timings,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);

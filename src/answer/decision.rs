@@ -72,10 +72,21 @@ pub struct AnswerSignals {
     /// The top passage's fused score, and its margin over the runner-up.
     pub fused_top: f32,
     pub margin: f32,
+    /// The best passage cosine over the mean of the other retrieved passages': a passage that
+    /// answers stands out from the rest of the brand's pages, whatever cosines are usual on
+    /// them (a small help center's answers score lower than a large one's).
+    pub contrast: f32,
     /// 1 when BM25 also matched the top passage.
     pub bm25_top: f32,
     /// Share of the question's content terms found in the quoted passages.
     pub coverage: f32,
+    /// The same share with each term weighted by how specific it is to few passages (its
+    /// inverse document frequency in the brand's index): "refund" in a refund question
+    /// weighs more than "account".
+    pub specific_coverage: f32,
+    /// The specificity (0–1) of the most specific question term the quotes do not hold: a
+    /// question about a name or a thing the quotes never mention is not answered by them.
+    pub missing_specific: f32,
     /// Share of the question's content terms no passage of the brand holds.
     pub unknown_share: f32,
     /// The highest probability among the hand-over intents.
@@ -89,16 +100,19 @@ pub struct AnswerSignals {
 
 impl AnswerSignals {
     /// The signals by name, sorted by name (the order the fitted model lists them in).
-    pub fn named(&self) -> [(&'static str, f32); 10] {
+    pub fn named(&self) -> [(&'static str, f32); 13] {
         [
             ("amount_missing", self.amount_missing),
             ("bm25_top", self.bm25_top),
+            ("contrast", self.contrast),
             ("coverage", self.coverage),
             ("fused_top", self.fused_top),
             ("intent_max", self.intent_max),
             ("margin", self.margin),
+            ("missing_specific", self.missing_specific),
             ("passage_cosine", self.passage_cosine),
             ("sentence_cosine", self.sentence_cosine),
+            ("specific_coverage", self.specific_coverage),
             ("unknown_name", self.unknown_name),
             ("unknown_share", self.unknown_share),
         ]

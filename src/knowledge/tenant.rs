@@ -71,11 +71,12 @@ pub struct BrandIntent {
     pub examples: Vec<String>,
 }
 
-/// The default precision target. 0.95 would answer only about a quarter of the tune suites'
-/// answerable questions with today's quoting (docs/benchmarks.md, "Answerability"), because a
-/// "right" answer must quote every expected fact; 0.85 keeps most of them.
+/// The default precision target. The model is calibrated on held-out questions of help centers
+/// besides the demo brands' (docs/benchmarks.md, "Answerability"), where a "right" answer must
+/// quote every expected fact: with today's quoting, 0.95 would answer about one question in
+/// seven; 0.75 answers most of what the help center holds.
 fn default_answer_precision() -> f32 {
-    0.85
+    0.75
 }
 
 /// A topic that always goes to a person, with the phrases that identify it.
@@ -293,7 +294,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(ok.intents[0].examples, ["move my booking"]);
-        assert_eq!(ok.answer_precision, 0.85);
+        assert_eq!(ok.answer_precision, 0.75);
         let err = TenantConfig::parse(&format!(
             "{base}[[intents]]\nname = \"refunds\"\nexamples = [\"x\"]\n"
         ))
