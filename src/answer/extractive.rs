@@ -248,7 +248,7 @@ pub struct Quoted<'a> {
 }
 
 /// The answer text: the only words the bot writes are the lead-in; each quote stands under its
-/// passage's heading, with the link to the whole article.
+/// passage's heading, with the link to the whole article, one source a paragraph.
 pub fn compose(brand: &str, quotes: &[Quoted]) -> String {
     let mut out = format!("Here is what the {brand} help center says:");
     for q in quotes {
@@ -257,7 +257,9 @@ pub fn compose(brand: &str, quotes: &[Quoted]) -> String {
             out.push_str(q.heading);
             out.push('\n');
         }
-        out.push_str(q.text);
+        // a blank line separates one source from the next, so none inside a quote
+        let lines: Vec<&str> = q.text.lines().filter(|l| !l.trim().is_empty()).collect();
+        out.push_str(&lines.join("\n"));
         if let Some(url) = q.url {
             out.push_str("\nRead more: ");
             out.push_str(url);
