@@ -9,7 +9,7 @@ Fits an L2-regularised logistic regression on standardised features (no class we
 output is used as a probability, so it must stay calibrated), scores every row out-of-fold,
 and from those out-of-fold probabilities picks, per target precision, the lowest threshold that
 reaches it. Writes rules/answerability.json; the runtime computes
-    p = sigmoid(bias + sum_i weights[i] * clip((x_i - mean[i]) / scale[i], -3, 3))
+    p = sigmoid(bias + sum_i weights[i] * (x_i - mean[i]) / scale[i])
 and answers when p >= the threshold of the brand's precision target.
 
 Usage, from the repository root:
@@ -80,15 +80,6 @@ def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-# A standardised signal counts for at most this many deviations, in the fit as at runtime
-# (src/answer/confidence.rs): a row far outside the training data gets no extrapolated certainty.
-MAX_DEVIATIONS = 3.0
-
-
-def standardise(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return np.clip((X - mean) / scale, -MAX_DEVIATIONS, MAX_DEVIATIONS)
-
-
 def fit_logreg(Z: np.ndarray, y: np.ndarray, l2: float, iters: int = 100,
                sw: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Newton's method on  weighted mean logloss + l2/2 |w|^2  (bias unpenalised, so the
@@ -147,8 +138,8 @@ def out_of_fold(X, y, fold, k, l2, sw) -> np.ndarray:
             continue
         # Standardise on the training part only, as the final model will see unseen rows.
         mean, scale = standardiser(X[tr])
-        w, b = fit_logreg(standardise(X[tr], mean, scale), y[tr], l2, sw=sw[tr])
-        p[te] = sigmoid(b + standardise(X[te], mean, scale) @ w)
+        w, b = fit_logreg((X[tr] - mean) / scale, y[tr], l2, sw=sw[tr])
+        p[te] = sigmoid(b + ((X[te] - mean) / scale) @ w)
     return p
 
 
@@ -288,7 +279,7 @@ def main() -> None:
     cv["calibrated_on"] = args.calibrate_on
 
     mean, scale = standardiser(X)
-    w, b = fit_logreg(standardise(X, mean, scale), y, args.l2, sw=sw)
+    w, b = fit_logreg((X - mean) / scale, y, args.l2, sw=sw)
     model = {
         "fitted": _dt.date.today().isoformat(),
         "rows": n,

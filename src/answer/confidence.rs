@@ -119,7 +119,7 @@ impl ConfidenceModel {
                 .named()
                 .iter()
                 .zip(&self.terms)
-                .map(|((_, x), (mean, scale, w))| w * standardised(*x, *mean, *scale))
+                .map(|((_, x), (mean, scale, w))| w * (x - mean) / scale)
                 .sum::<f32>();
         1.0 / (1.0 + (-logit).exp())
     }
@@ -134,16 +134,6 @@ impl ConfidenceModel {
             .or(self.thresholds.last())
             .map_or(f32::INFINITY, |(_, t)| *t)
     }
-}
-
-/// How many standard deviations from the training mean a signal may count for. A question far
-/// outside what the model was fitted on (every term unknown, no lexical match at all) must not
-/// get a probability from a straight line extrapolated that far; the fit clips the same way
-/// (`scripts/fit_answerability.py`).
-const MAX_DEVIATIONS: f32 = 3.0;
-
-fn standardised(x: f32, mean: f32, scale: f32) -> f32 {
-    ((x - mean) / scale).clamp(-MAX_DEVIATIONS, MAX_DEVIATIONS)
 }
 
 #[cfg(test)]
@@ -190,19 +180,6 @@ mod tests {
         assert!((at(0.5) - 0.5).abs() < 1e-6);
         assert!((at(0.6) - 1.0 / (1.0 + (-2.0f32).exp())).abs() < 1e-6);
         assert!(at(0.2) < at(0.4));
-    }
-
-    #[test]
-    fn a_signal_far_outside_the_fit_counts_as_three_deviations() {
-        let m = model();
-        let at = |cosine: f32| {
-            m.probability(&AnswerSignals {
-                passage_cosine: cosine,
-                ..AnswerSignals::default()
-            })
-        };
-        assert_eq!(at(0.8), at(5.0));
-        assert!(at(0.7) < at(0.8));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! 4. whether the knowledge base answers: the calibrated answerability probability against the
 //!    threshold of the brand's precision target (`answer_precision`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::intents::{Intent, IntentScores, Source};
@@ -41,7 +41,7 @@ pub struct Evidence {
 }
 
 /// The check that decided.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// Every check passed: the bot answers.
@@ -63,7 +63,7 @@ pub enum Check {
 
 /// The general signals of whether the knowledge base answers a question, read from retrieval
 /// and from the quotes an answer would give (none of them names a case).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AnswerSignals {
     /// The best whole-passage cosine among the retrieved passages.
     pub passage_cosine: f32,
@@ -72,21 +72,10 @@ pub struct AnswerSignals {
     /// The top passage's fused score, and its margin over the runner-up.
     pub fused_top: f32,
     pub margin: f32,
-    /// The best passage cosine over the mean of the other retrieved passages': a passage that
-    /// answers stands out from the rest of the brand's pages, whatever cosines are usual on
-    /// them (a small help center's answers score lower than a large one's).
-    pub contrast: f32,
     /// 1 when BM25 also matched the top passage.
     pub bm25_top: f32,
     /// Share of the question's content terms found in the quoted passages.
     pub coverage: f32,
-    /// The same share with each term weighted by how specific it is to few passages (its
-    /// inverse document frequency in the brand's index): "refund" in a refund question
-    /// weighs more than "account".
-    pub specific_coverage: f32,
-    /// The specificity (0–1) of the most specific question term the quotes do not hold: a
-    /// question about a name or a thing the quotes never mention is not answered by them.
-    pub missing_specific: f32,
     /// Share of the question's content terms no passage of the brand holds.
     pub unknown_share: f32,
     /// The highest probability among the hand-over intents.
@@ -100,19 +89,16 @@ pub struct AnswerSignals {
 
 impl AnswerSignals {
     /// The signals by name, sorted by name (the order the fitted model lists them in).
-    pub fn named(&self) -> [(&'static str, f32); 13] {
+    pub fn named(&self) -> [(&'static str, f32); 10] {
         [
             ("amount_missing", self.amount_missing),
             ("bm25_top", self.bm25_top),
-            ("contrast", self.contrast),
             ("coverage", self.coverage),
             ("fused_top", self.fused_top),
             ("intent_max", self.intent_max),
             ("margin", self.margin),
-            ("missing_specific", self.missing_specific),
             ("passage_cosine", self.passage_cosine),
             ("sentence_cosine", self.sentence_cosine),
-            ("specific_coverage", self.specific_coverage),
             ("unknown_name", self.unknown_name),
             ("unknown_share", self.unknown_share),
         ]
@@ -120,7 +106,7 @@ impl AnswerSignals {
 }
 
 /// The decision and why, kept in the answer, eval reports and tickets.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     pub check: Check,
     /// Each intent's probability.

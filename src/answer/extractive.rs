@@ -3,8 +3,6 @@
 //! customers. A longer one is cut to the sentences, list items or steps that answer the
 //! question, chosen by their own vectors (computed at index time) and by the question's terms
 //! they hold, and kept in document order, so a long page does not bury the one rule asked about.
-//! The parts are chosen across the best few retrieved passages, not only the first: the rule
-//! asked about is often in the runner-up section of the same page.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,11 +20,11 @@ pub struct Citation {
 
 /// Passages up to this long are quoted whole.
 const QUOTE_WHOLE_CHARS: usize = crate::knowledge::LONG_PASSAGE_CHARS;
-/// Parts quoted in all, across the sources (list items a lead-in introduces come on top).
+/// Sentences chosen from a longer passage (list items a lead-in introduces come on top).
 const MAX_SENTENCES: usize = 3;
-/// A part is quoted with the best one when its score is within this of the best's: two rules
-/// of one answer often sit in neighbouring sentences or sections and score alike.
-const SENTENCE_GAP: f32 = 0.1;
+/// A sentence is quoted with the best one when its score is within this of the best's: two
+/// rules of one answer often sit in neighbouring sentences and score alike.
+const SENTENCE_GAP: f32 = 0.05;
 /// Weight of the share of the question's terms a sentence holds, next to its cosine: the
 /// cosine says what it is about, the terms catch the exact name or setting asked about.
 const TERM_WEIGHT: f32 = 0.25;
@@ -47,164 +45,85 @@ impl Citation {
     }
 }
 
-/// A retrieved passage an answer may quote, with the question's cosines.
-pub struct Source<'a> {
-    pub passage: &'a Passage,
-    /// The passage's fused retrieval score (its rank among the sources).
-    pub score: f32,
-    /// The question's cosine with the whole passage.
-    pub passage_cosine: f32,
-    /// The question's cosines with the passage's sentence vectors, aligned with
-    /// [`Passage::embedded_sentences`] (empty when it has none).
-    pub sentence_cosines: &'a [f32],
-}
-
-/// What an answer quotes: per source (by index into the sources), its quote; and the best
-/// cosine among the quoted parts, an answerability signal.
-pub struct Selection {
-    pub quotes: Vec<(usize, String)>,
-    pub best_cosine: f32,
-}
-
-/// The sources an answer may quote from: the retrieval's best few.
-pub const MAX_SOURCES: usize = 3;
-/// A quoted part's score loses this much per unit of fused score its passage trails the top
-/// passage by: retrieval's ranking (BM25 and dense together) is the better judge of which
-/// passage is about the question; the sentence scores decide what inside them answers.
-const RANK_WEIGHT: f32 = 2.0;
-/// The quotes stop growing past this many characters (the first part is quoted whatever its
-/// length), so three long parts do not make a page of text: the link gives the rest.
-const QUOTE_BUDGET_CHARS: usize = 800;
-
-/// The parts of the sources that answer the question: each short passage is one part (quoted
-/// whole), each sentence or list item of a long one another. Parts are scored by their cosine
-/// with the question, the share of the question's terms they hold and their passage's rank;
-/// the best is quoted, with the next best within [`SENTENCE_GAP`] while they fit in
-/// [`QUOTE_BUDGET_CHARS`]; each passage's quote keeps document order. `terms` analyses text
-/// into index terms (stemmed, stop words removed), as the BM25 index does.
-pub fn select(
-    sources: &[Source],
+/// The part of `passage` that answers the question, and the score of its best sentence (the
+/// passage's own relevance when it is quoted whole). `terms` analyses text into index terms
+/// (stemmed, stop words removed), as the BM25 index does; `cosines` are the question's cosines
+/// with the passage's sentence vectors, aligned with [`Passage::embedded_sentences`] (empty
+/// when it has none).
+pub fn quote(
+    passage: &Passage,
     question: &str,
     terms: &dyn Fn(&str) -> Vec<String>,
-) -> Selection {
-    let mut wanted = terms(question);
-    wanted.sort();
-    wanted.dedup();
-    let share = |text: &str| {
-        if wanted.is_empty() {
-            return 0.0;
-        }
-        let found = terms(text);
-        wanted.iter().filter(|t| found.contains(t)).count() as f32 / wanted.len() as f32
-    };
-    let top = sources.first().map_or(0.0, |s| s.score);
-    let mut parts: Vec<Part> = Vec::new();
-    let mut split: Vec<Vec<&str>> = Vec::new();
-    for (i, source) in sources.iter().take(MAX_SOURCES).enumerate() {
-        let text = source.passage.text.trim();
-        let rank = RANK_WEIGHT * (source.score - top);
-        if text.chars().count() <= QUOTE_WHOLE_CHARS {
-            split.push(vec![text]);
-            parts.push(Part::new(
-                i,
-                0,
-                source.passage_cosine,
-                share(text),
-                rank,
-                text,
-            ));
-            continue;
-        }
-        let all = sentences(text);
-        for (j, cosine) in sentence_cosines(source, &all).into_iter().enumerate() {
-            parts.push(Part::new(i, j, cosine, share(all[j]), rank, all[j]));
-        }
-        split.push(all);
+    cosines: &[f32],
+) -> String {
+    let text = passage.text.trim();
+    if text.chars().count() <= QUOTE_WHOLE_CHARS {
+        return text.to_string();
     }
-    parts.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order().cmp(&b.order())));
-    let Some(best) = parts.first() else {
-        return Selection {
-            quotes: Vec::new(),
-            best_cosine: 0.0,
-        };
-    };
-    let (floor, mut used, mut kept) = (best.score - SENTENCE_GAP, 0, 0);
-    let mut keep: Vec<Vec<usize>> = vec![Vec::new(); split.len()];
-    let mut best_cosine = f32::MIN;
-    for part in &parts {
-        let fits = kept == 0 || (part.score >= floor && used + part.chars <= QUOTE_BUDGET_CHARS);
-        if kept >= MAX_SENTENCES || !fits {
-            continue;
-        }
-        kept += 1;
-        used += part.chars;
-        best_cosine = best_cosine.max(part.cosine);
-        keep[part.source].push(part.sentence);
-    }
-    let quotes = keep
-        .into_iter()
-        .enumerate()
-        .filter(|(_, k)| !k.is_empty())
-        .map(|(i, k)| (i, join(&split[i], &completed(&split[i], k))))
-        .collect();
-    Selection {
-        quotes,
-        best_cosine,
-    }
+    let all = sentences(text);
+    let scores = sentence_scores(passage, &all, question, terms, cosines);
+    let keep = chosen(&all, &scores);
+    join(&all, &keep)
 }
 
-/// A part of a source that may be quoted: a short passage whole, or one sentence of a long one.
-struct Part {
-    source: usize,
-    sentence: usize,
-    cosine: f32,
-    score: f32,
-    chars: usize,
-}
-
-impl Part {
-    fn new(source: usize, sentence: usize, cosine: f32, share: f32, rank: f32, text: &str) -> Self {
-        Self {
-            source,
-            sentence,
-            cosine,
-            score: cosine + TERM_WEIGHT * share + rank,
-            chars: text.chars().count(),
-        }
-    }
-
-    fn order(&self) -> (usize, usize) {
-        (self.source, self.sentence)
-    }
-}
-
-/// Each sentence's cosine with the question, from the passage's sentence vectors; a sentence
-/// without a vector (a short fragment) gets the passage's lowest sentence cosine, to compete on
-/// its terms.
-fn sentence_cosines(source: &Source, all: &[&str]) -> Vec<f32> {
-    let embedded = source.passage.embedded_sentences();
+/// Each sentence's score: its cosine with the question (when it has a vector) plus the share
+/// of the question's terms it holds.
+fn sentence_scores(
+    passage: &Passage,
+    all: &[&str],
+    question: &str,
+    terms: &dyn Fn(&str) -> Vec<String>,
+    cosines: &[f32],
+) -> Vec<f32> {
+    let embedded = passage.embedded_sentences();
     let mut cosine: Vec<Option<f32>> = vec![None; all.len()];
-    if source.sentence_cosines.len() == embedded.len() {
-        let mut next = embedded.iter().zip(source.sentence_cosines).peekable();
+    if cosines.len() == embedded.len() {
+        let mut next = embedded.iter().zip(cosines).peekable();
         for (i, sentence) in all.iter().enumerate() {
             if let Some((_, c)) = next.next_if(|(e, _)| **e == *sentence) {
                 cosine[i] = Some(*c);
             }
         }
     }
+    // a sentence without a vector (a short fragment) competes on its terms and the lowest cosine
     let floor = cosine
         .iter()
         .flatten()
         .copied()
         .reduce(f32::min)
-        .unwrap_or(source.passage_cosine);
-    cosine.into_iter().map(|c| c.unwrap_or(floor)).collect()
+        .unwrap_or(0.0);
+    let mut wanted = terms(question);
+    wanted.sort();
+    wanted.dedup();
+    all.iter()
+        .zip(&cosine)
+        .map(|(sentence, c)| {
+            let found = terms(sentence);
+            let share = if wanted.is_empty() {
+                0.0
+            } else {
+                wanted.iter().filter(|t| found.contains(t)).count() as f32 / wanted.len() as f32
+            };
+            c.unwrap_or(floor) + TERM_WEIGHT * share
+        })
+        .collect()
 }
 
-/// The chosen sentences of one passage, in document order, completed: a chosen lead-in
-/// ("You can:") brings the list items it introduces, and a quote of one sentence too short to
-/// stand alone ("No.") the sentence after it.
-fn completed(all: &[&str], mut keep: Vec<usize>) -> Vec<usize> {
+/// Indices of the sentences to quote, in document order: the best, those within
+/// [`SENTENCE_GAP`] of it, the items a chosen lead-in introduces, and the next sentence of a
+/// quote too short to stand alone.
+fn chosen(all: &[&str], scores: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let Some(&best) = order.first() else {
+        return Vec::new();
+    };
+    let mut keep: Vec<usize> = order
+        .iter()
+        .copied()
+        .take(MAX_SENTENCES)
+        .filter(|&i| scores[i] >= scores[best] - SENTENCE_GAP)
+        .collect();
     for i in keep.clone() {
         if all[i].trim_end().ends_with(':') {
             keep.extend(
@@ -295,24 +214,6 @@ mod tests {
         }
     }
 
-    /// The quote `select` makes from `p` alone.
-    fn quote(
-        p: &Passage,
-        question: &str,
-        words: &dyn Fn(&str) -> Vec<String>,
-        cosines: &[f32],
-    ) -> String {
-        let source = Source {
-            passage: p,
-            score: 1.0,
-            passage_cosine: 0.5,
-            sentence_cosines: cosines,
-        };
-        let mut selection = select(&[source], question, words);
-        assert!(selection.quotes.len() == 1 && selection.quotes[0].0 == 0);
-        selection.quotes.remove(0).1
-    }
-
     fn words(text: &str) -> Vec<String> {
         text.to_lowercase()
             .split(|c: char| !c.is_alphanumeric())
@@ -368,72 +269,10 @@ mod tests {
             None,
             &format!("{filler}\n\nYou can pay with:\n- a credit card\n- a bank transfer\n\nCash is not accepted. Ask about invoices instead."),
         );
-        // the filler is about nothing asked; the lead-in and the cash rule are close to the questions
-        let close_to = |needle: &str| -> Vec<f32> {
-            p.embedded_sentences()
-                .iter()
-                .map(|s| if s.contains(needle) { 0.6 } else { 0.2 })
-                .collect()
-        };
-        let q = quote(
-            &p,
-            "paying with which methods",
-            &words,
-            &close_to("pay with"),
-        );
+        let q = quote(&p, "paying with which methods", &words, &[]);
         assert_eq!(q, "You can pay with:\n- a credit card\n- a bank transfer");
-        let q = quote(&p, "cash accepted", &words, &close_to("Cash"));
+        let q = quote(&p, "cash accepted", &words, &[]);
         assert_eq!(q, "Cash is not accepted. Ask about invoices instead.");
-    }
-
-    #[test]
-    fn the_answering_sentence_is_found_in_a_runner_up_passage() {
-        let first = long_passage();
-        let second = passage(None, "Refunds are paid back to the card within 5 days.");
-        let n = first.embedded_sentences().len();
-        let cosines = vec![0.3; n];
-        let sources = [
-            Source {
-                passage: &first,
-                score: 0.60,
-                passage_cosine: 0.4,
-                sentence_cosines: &cosines,
-            },
-            Source {
-                passage: &second,
-                score: 0.58,
-                passage_cosine: 0.7,
-                sentence_cosines: &[],
-            },
-        ];
-        let selection = select(&sources, "when are refunds paid back", &words);
-        let quoted: Vec<usize> = selection.quotes.iter().map(|(i, _)| *i).collect();
-        assert_eq!(quoted, vec![1], "{:?}", selection.quotes);
-        assert_eq!(selection.quotes[0].1, second.text);
-        assert!((selection.best_cosine - 0.7).abs() < 1e-6);
-    }
-
-    #[test]
-    fn a_runner_up_trailing_far_behind_is_not_quoted() {
-        let first = passage(None, "Refunds are possible within 14 days of purchase.");
-        let second = passage(None, "Refunds are paid back to the card within 5 days.");
-        let sources = [
-            Source {
-                passage: &first,
-                score: 0.70,
-                passage_cosine: 0.6,
-                sentence_cosines: &[],
-            },
-            Source {
-                passage: &second,
-                score: 0.40,
-                passage_cosine: 0.65,
-                sentence_cosines: &[],
-            },
-        ];
-        let selection = select(&sources, "refunds", &words);
-        assert_eq!(selection.quotes.len(), 1);
-        assert_eq!(selection.quotes[0].0, 0);
     }
 
     #[test]

@@ -1,8 +1,13 @@
-//! Rules that decide before retrieval: an explicit request for a person, a sensitive topic the
-//! brand wants a human to handle, or an attempt to give the bot instructions. Matching is on
-//! whole words of the normalised question, so "issue" never matches "sue".
+//! The word rules, an addition to the intent classifiers: an explicit request for a person, a
+//! sensitive topic the brand wants a human to handle, or an attempt to give the bot
+//! instructions. The phrases are data (`rules/word_rules.yaml`, and the sensitive topics in
+//! `rules/sensitive_topics.yaml` or the brand's tenant.toml). Matching is on whole words of the
+//! normalised question, so "issue" never matches "sue".
 
 pub use crate::knowledge::SensitiveTopic;
+
+use serde::Deserialize;
+use std::sync::LazyLock;
 
 /// Lowercase words of a text, punctuation removed (apostrophes kept inside words).
 pub fn words(text: &str) -> Vec<String> {
@@ -31,84 +36,54 @@ fn contains_phrase(haystack: &[String], phrase: &str) -> bool {
 }
 
 /// True when any of `phrases` occurs in `haystack` (lowercase words, see [`words`]).
-pub(super) fn matches_any(haystack: &[String], phrases: &[&str]) -> bool {
-    phrases.iter().any(|p| contains_phrase(haystack, p))
+pub(super) fn matches_any(haystack: &[String], phrases: &[impl AsRef<str>]) -> bool {
+    phrases
+        .iter()
+        .any(|p| contains_phrase(haystack, p.as_ref()))
+}
+
+/// The shipped word lists, compiled in (see the file for what each list is for).
+const DEFAULT_WORD_RULES: &str = include_str!("../../rules/word_rules.yaml");
+
+/// The word rules' phrase lists (`rules/word_rules.yaml`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordLists {
+    requests_human: HumanRequestPhrases,
+    instructs_bot: Vec<String>,
+    prevention_cues: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HumanRequestPhrases {
+    direct: Vec<String>,
+    verbs: Vec<String>,
+    persons: Vec<String>,
+}
+
+fn lists() -> &'static WordLists {
+    static LISTS: LazyLock<WordLists> = LazyLock::new(|| {
+        serde_yaml::from_str(DEFAULT_WORD_RULES)
+            .expect("the shipped rules/word_rules.yaml is valid (unit-tested)")
+    });
+    &LISTS
 }
 
 /// An explicit request to talk to a person.
 pub fn requests_human(question: &str) -> bool {
     let w = words(question);
-    let person = [
-        "human",
-        "person",
-        "real person",
-        "agent",
-        "live agent",
-        "representative",
-        "rep",
-        "someone",
-        "somebody",
-        "staff",
-        "support team",
-        "operator",
-        "customer service",
-    ];
-    let verbs = [
-        "talk to",
-        "speak to",
-        "speak with",
-        "talk with",
-        "chat with",
-        "connect me",
-        "transfer me",
-        "put me through",
-        "get me",
-        "escalate",
-        "need a",
-        "want a",
-        "hand me over",
-        "contact a",
-    ];
-    let direct = [
-        "human please",
-        "real human",
-        "real person",
-        "human agent",
-        "live agent",
-        "live chat with",
-        "actual person",
-        "actual human",
-        "speak to someone",
-        "talk to someone",
-        "escalate this",
-        "escalate to",
-    ];
-    matches_any(&w, &direct)
-        || (matches_any(&w, &verbs) && person.iter().any(|p| contains_phrase(&w, p)))
+    let phrases = &lists().requests_human;
+    matches_any(&w, &phrases.direct)
+        || (matches_any(&w, &phrases.verbs) && matches_any(&w, &phrases.persons))
 }
 
-/// Words that, right before a topic's phrase, make it something to prevent rather than
-/// something that happened: "tips for keeping my account from getting hacked" is a how-to the
-/// help center answers; "my account was hacked" is an incident for a person.
-const PREVENTION_CUES: &[&str] = &[
-    "from getting",
-    "from being",
-    "against getting",
-    "against being",
-    "avoid getting",
-    "avoid being",
-    "prevent",
-    "to prevent",
-    "never get",
-    "never be",
-    "without getting",
-];
-
 /// The first sensitive topic the question touches. A phrase counts unless every occurrence of
-/// it follows a prevention cue (see [`PREVENTION_CUES`]).
+/// it follows a prevention cue: "tips for keeping my account from getting hacked" is a how-to
+/// the help center answers; "my account was hacked" is an incident for a person.
 pub fn sensitive_topic<'a>(question: &str, topics: &'a [SensitiveTopic]) -> Option<&'a str> {
     let w = words(question);
-    let cues: Vec<Vec<String>> = PREVENTION_CUES.iter().map(|c| words(c)).collect();
+    let cues: Vec<Vec<String>> = lists().prevention_cues.iter().map(|c| words(c)).collect();
     let happened = |phrase: &str| {
         phrase_starts(&w, phrase).any(|start| !cues.iter().any(|cue| w[..start].ends_with(cue)))
     };
@@ -121,40 +96,28 @@ pub fn sensitive_topic<'a>(question: &str, topics: &'a [SensitiveTopic]) -> Opti
 /// Text that tries to instruct the bot rather than ask a question. It is never followed; the
 /// pipeline treats it as unanswerable and hands over politely.
 pub fn looks_like_injection(question: &str) -> bool {
-    let w = words(question);
-    matches_any(
-        &w,
-        &[
-            "ignore your instructions",
-            "ignore all your",
-            "ignore all previous",
-            "ignore previous instructions",
-            "ignore the above",
-            "ignore your previous",
-            "disregard your",
-            "disregard all",
-            "disregard previous",
-            "forget your instructions",
-            "forget all previous",
-            "system prompt",
-            "your instructions",
-            "you are now",
-            "pretend you are",
-            "pretend to be",
-            "jailbreak",
-            "developer mode",
-            "do anything now",
-            "no rules",
-            "override your",
-            "new instructions",
-        ],
-    )
+    matches_any(&words(question), &lists().instructs_bot)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::knowledge::default_sensitive_topics;
+
+    #[test]
+    fn the_shipped_word_lists_parse_and_none_is_empty() {
+        let l = lists();
+        for list in [
+            &l.requests_human.direct,
+            &l.requests_human.verbs,
+            &l.requests_human.persons,
+            &l.instructs_bot,
+            &l.prevention_cues,
+        ] {
+            assert!(!list.is_empty());
+            assert!(list.iter().all(|p| !words(p).is_empty()), "{list:?}");
+        }
+    }
 
     #[test]
     fn human_requests() {

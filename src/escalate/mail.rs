@@ -5,7 +5,7 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
-use crate::answer::Role;
+use crate::answer::{Check, Decision, IntentSource, Role};
 use crate::store::{Attachment, Ticket};
 
 /// Whether a failed delivery is worth retrying.
@@ -172,8 +172,43 @@ fn reason_text(reason: &str) -> &str {
         "sensitive_topic" => "the question touches a topic that always goes to a person",
         "llm_declined" => "the answer model found no answer in the knowledge base",
         "llm_unavailable" => "the answer model was unavailable",
+        "account_action" => "the customer asks for something only a person can do on their account",
+        "incident" => "the customer reports something wrong on their account",
+        "manipulation" => "the message tried to instruct the bot (it was not followed)",
         _ => "the knowledge base did not clearly answer the question",
     }
+}
+
+/// The check that decided and the signals it read, one line each (for the support team and for
+/// anyone tuning the decision).
+fn decision_lines(decision: &Decision) -> [String; 2] {
+    let check = match &decision.check {
+        Check::Intent { intent, source } => {
+            let by = match source {
+                IntentSource::Classifier => "classifier",
+                IntentSource::BrandExample => "the brand's example",
+            };
+            format!("intent {} ({by})", intent.as_str())
+        }
+        Check::SensitivePhrase { topic } => format!("sensitive phrase ({topic})"),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    };
+    let signals: Vec<String> = decision
+        .signals
+        .named()
+        .iter()
+        .map(|(name, value)| format!("{name} {value:.2}"))
+        .collect();
+    [
+        format!(
+            "Decided by: {check} (answerability {:.2})",
+            decision.confidence
+        ),
+        format!("Signals: {}", signals.join(", ")),
+    ]
 }
 
 fn text_body(ticket: &Ticket, attachments: &[Attachment]) -> String {
@@ -188,6 +223,12 @@ fn text_body(ticket: &Ticket, attachments: &[Attachment]) -> String {
         t.reason,
         t.confidence
     );
+    if let Some(decision) = &t.decision {
+        for line in decision_lines(decision) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     if let Some(note) = &t.note {
         out.push_str(&format!("\nNote from the customer:\n{note}\n"));
     }
@@ -246,6 +287,14 @@ fn html_body(ticket: &Ticket, attachments: &[Attachment]) -> String {
         escape(reason_text(&t.reason)),
         t.confidence
     );
+    if let Some(decision) = &t.decision {
+        let [check, signals] = decision_lines(decision);
+        out.push_str(&format!(
+            "<p style=\"color:#555\">{}<br>{}</p>",
+            escape(&check),
+            escape(&signals)
+        ));
+    }
     if let Some(note) = &t.note {
         out.push_str(&format!(
             "<p><strong>Note from the customer:</strong><br>{}</p>",

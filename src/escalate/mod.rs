@@ -50,6 +50,7 @@ pub fn ticket_for(
             .as_str()
             .to_string(),
         confidence: answer.confidence,
+        decision: Some(answer.decision.clone()),
         contact_email: contact_email.map(String::from),
         note: None,
         fields: Vec::<HandoffValue>::new(),

@@ -152,6 +152,7 @@ pub async fn escalate(
         passages: Vec::new(),
         reason: EscalationReason::RequestedHuman.as_str().to_string(),
         confidence: 0.0,
+        decision: None,
         contact_email: Some(req.contact_email.clone()),
         note: req.note.clone(),
         fields,

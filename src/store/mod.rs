@@ -8,7 +8,7 @@ pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::Turn;
+use crate::answer::{Decision, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -83,6 +83,10 @@ pub struct NewTicket {
     pub passages: Vec<TicketPassage>,
     pub reason: String,
     pub confidence: f32,
+    /// The check that decided to hand over and the signals it read (none for a hand-over the
+    /// customer asked for through the form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
     pub contact_email: Option<String>,
     pub note: Option<String>,
     pub fields: Vec<HandoffValue>,

@@ -71,6 +71,11 @@ fn ticket_from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
             passages: from_json(&row.try_get::<String, _>("passages")?),
             reason: row.try_get("reason")?,
             confidence: row.try_get::<f64, _>("confidence")? as f32,
+            decision: row
+                .try_get::<Option<String>, _>("decision")?
+                .map(|raw| serde_json::from_str(&raw))
+                .transpose()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             contact_email: row.try_get("contact_email")?,
             note: row.try_get("note")?,
             fields: from_json(&row.try_get::<String, _>("fields")?),
@@ -132,8 +137,8 @@ impl Store for SqliteStore {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO tickets (id, tenant, brand, support_email, conversation_id, question, transcript, passages, reason, confidence, contact_email, note, fields, status, attempts, next_attempt_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            "INSERT INTO tickets (id, tenant, brand, support_email, conversation_id, question, transcript, passages, reason, confidence, decision, contact_email, note, fields, status, attempts, next_attempt_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
         )
         .bind(&id)
         .bind(&t.tenant)
@@ -145,6 +150,7 @@ impl Store for SqliteStore {
         .bind(json(&t.passages))
         .bind(&t.reason)
         .bind(f64::from(t.confidence))
+        .bind(t.decision.as_ref().map(json))
         .bind(&t.contact_email)
         .bind(&t.note)
         .bind(json(&t.fields))

@@ -116,6 +116,7 @@ fn new_ticket(tenant: &str, question: &str) -> NewTicket {
         passages: vec![],
         reason: "requested_human".into(),
         confidence: 0.4,
+        decision: None,
         contact_email: Some("jane@customer.test".into()),
         note: None,
         fields: vec![],

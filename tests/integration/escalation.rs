@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use askdesk::answer::{Outcome, Role, Turn};
+use askdesk::answer::{Check, Outcome, Role, Turn};
 use askdesk::escalate::{ticket_for, FileMailer, Outbox, RetryPolicy, SmtpMailer};
 use askdesk::store::{Rating, SqliteStore, Store, StoreError, StoredMessage, TicketStatus};
 
@@ -119,6 +119,30 @@ fn tickets_wait_while_smtp_is_down_and_arrive_once_when_it_is_back() {
             "transcript in the body"
         );
         assert!(body.contains("incident"), "the reason in the body");
+        assert!(
+            body.contains("reports something wrong on their account"),
+            "the reason explained"
+        );
+        // the check that decided and its signals, as stored with the ticket and in the email
+        let decision = ticket
+            .content
+            .decision
+            .as_ref()
+            .expect("the ticket carries the decision");
+        assert!(
+            matches!(decision.check, Check::Intent { .. }),
+            "{:?}",
+            decision.check
+        );
+        assert!(decision.signals.passage_cosine > 0.0);
+        assert!(
+            body.contains("Decided by: intent incident"),
+            "the check in the body"
+        );
+        assert!(
+            body.contains("Signals: amount_missing"),
+            "the signals in the body"
+        );
         let first_passage = &ticket.content.passages[0].id;
         assert!(
             body.contains(first_passage.as_str()),
