@@ -27,30 +27,26 @@ const INDEXED_SHARE: u64 = 70;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let mut beir: Vec<PathBuf> = Vec::new();
-    let mut suites: Vec<(PathBuf, Vec<PathBuf>)> = vec![(PathBuf::from("knowledge"), Vec::new())];
+    // the demo brands' suites are the tuning split; another help center's are training data
+    let mut suites: Vec<(PathBuf, &str, Vec<PathBuf>)> =
+        vec![(PathBuf::from("knowledge"), "tune", Vec::new())];
     let mut args = std::env::args().skip(1).map(PathBuf::from);
     while let Some(arg) = args.next() {
         if arg.as_os_str() == "--knowledge" {
             let dir = args
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("--knowledge needs a folder"))?;
-            suites.push((dir, Vec::new()));
+            suites.push((dir, "train", Vec::new()));
         } else if arg.join("corpus.jsonl").exists() {
             beir.push(arg);
-        } else if let Some((_, paths)) = suites.last_mut() {
+        } else if let Some((_, _, paths)) = suites.last_mut() {
             paths.push(arg);
         }
     }
     let embedder = engine::load_embedder(&askdesk::embed::EmbedderConfig::from_env())?;
-    for (knowledge, paths) in suites.iter().filter(|(_, p)| !p.is_empty()) {
+    for (knowledge, source, paths) in suites.iter().filter(|(_, _, p)| !p.is_empty()) {
         let options = EngineOptions::new(knowledge, Some(tempfile::tempdir()?.keep()));
         let engine = engine::open(&options, embedder.clone(), None)?;
-        // the demo brands' suites are the tuning split; another help center's are training data
-        let source = if knowledge.as_os_str() == "knowledge" {
-            "tune"
-        } else {
-            "train"
-        };
         suite_rows(&engine.pipeline(), paths, source).await?;
     }
     for dir in beir {

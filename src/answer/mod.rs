@@ -406,12 +406,11 @@ impl Pipeline {
                 .map(|t| t.index.lexical.terms(text))
                 .unwrap_or_default()
         };
-        let specificity = |term: &String| -> f32 {
+        let known = |term: &String| {
             search
                 .as_ref()
-                .map_or(1.0, |t| t.index.lexical.specificity(term))
+                .is_some_and(|t| t.index.lexical.doc_freq(term) > 0)
         };
-        let known = |term: &String| specificity(term) < 1.0;
         let mut best_sentence = f32::MIN;
         let quotes: Vec<(&Hit, String)> = answering_hits(&hits)
             .into_iter()
@@ -450,7 +449,7 @@ impl Pipeline {
             &gathered,
             &terms(&crate::knowledge::without_brand(question, &config.name)),
             &terms,
-            &specificity,
+            &known,
             Extra {
                 amount_missing,
                 unknown_name: mentions_unknown_name(question, &config.name, &terms, &known),
@@ -523,7 +522,7 @@ fn answer_signals(
     gathered: &Gathered<'_>,
     question_terms: &[String],
     terms: &dyn Fn(&str) -> Vec<String>,
-    specificity: &dyn Fn(&String) -> f32,
+    known: &dyn Fn(&String) -> bool,
     extra: Extra,
 ) -> AnswerSignals {
     let share = |count: usize| {
@@ -538,7 +537,6 @@ fn answer_signals(
         .flat_map(|(hit, q)| terms(&format!("{}\n{q}", hit.passage.title())))
         .collect();
     let flag = |b: bool| f32::from(u8::from(b));
-    let weights: Vec<f32> = question_terms.iter().map(specificity).collect();
     AnswerSignals {
         passage_cosine: hits
             .iter()
@@ -553,7 +551,7 @@ fn answer_signals(
         },
         bm25_top: flag(hits.first().is_some_and(|h| h.bm25.is_some())),
         coverage: share(question_terms.iter().filter(|t| quoted.contains(t)).count()),
-        unknown_share: share(weights.iter().filter(|w| **w >= 1.0).count()),
+        unknown_share: share(question_terms.iter().filter(|t| !known(t)).count()),
         intent_max: gathered
             .intents
             .probabilities

@@ -191,10 +191,11 @@ fn decision_lines(decision: &Decision) -> [String; 2] {
             format!("intent {} ({by})", intent.as_str())
         }
         Check::SensitivePhrase { topic } => format!("sensitive phrase ({topic})"),
-        other => serde_json::to_value(other)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        Check::RequestsHuman => "an explicit request for a person".into(),
+        Check::InstructsBot => "an instruction to the bot".into(),
+        Check::NoPassage => "no passage found".into(),
+        Check::Confidence => "answerability below the brand's threshold".into(),
+        Check::Answered => "answered".into(),
     };
     let signals: Vec<String> = decision
         .signals
@@ -203,10 +204,7 @@ fn decision_lines(decision: &Decision) -> [String; 2] {
         .map(|(name, value)| format!("{name} {value:.2}"))
         .collect();
     [
-        format!(
-            "Decided by: {check} (answerability {:.2})",
-            decision.confidence
-        ),
+        format!("Decided by: {check}"),
         format!("Signals: {}", signals.join(", ")),
     ]
 }

@@ -199,14 +199,6 @@ impl LexicalIndex {
             .unwrap_or(0)
     }
 
-    /// How specific an analysed term is to few passages, in [0, 1]: its inverse document
-    /// frequency over that of a term no passage holds (1 = the index never mentions it).
-    pub fn specificity(&self, term: &str) -> f32 {
-        let n = self.len() as f32;
-        let idf = |df: f32| (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-        (idf(self.doc_freq(term) as f32) / idf(0.0)).clamp(0.0, 1.0)
-    }
-
     /// Number of indexed passages.
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
