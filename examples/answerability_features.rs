@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
                 .and_then(|p| p.rsplit('/').next())
                 .unwrap_or("");
             let label = indexed && top_thread == thread;
-            emit("stackfaq", &id, label, &answer);
+            emit("stackfaq", &id, label, None, &answer);
         }
     }
     Ok(())
@@ -87,13 +87,21 @@ async fn suite_rows(pipeline: &Pipeline, suites: &[PathBuf], source: &str) -> an
             let label = e.outcome == Outcome::Answer
                 && e.facts.iter().all(|f| candidate.contains(&norm(f)))
                 && !e.forbid.iter().any(|f| candidate.contains(&norm(f)));
-            emit(source, &case.id, label, &answer);
+            emit(source, &case.id, label, Some(e.outcome), &answer);
         }
     }
     Ok(())
 }
 
-fn emit(source: &str, id: &str, label: bool, answer: &askdesk::answer::Answer) {
+/// One row: the signals and label, the outcome the case expects (suites only) and the check
+/// that decided, so that the fit can keep the rows the answerability model decides on.
+fn emit(
+    source: &str,
+    id: &str,
+    label: bool,
+    expect: Option<Outcome>,
+    answer: &askdesk::answer::Answer,
+) {
     let features: serde_json::Map<String, serde_json::Value> = answer
         .decision
         .signals
@@ -103,7 +111,14 @@ fn emit(source: &str, id: &str, label: bool, answer: &askdesk::answer::Answer) {
         .collect();
     println!(
         "{}",
-        serde_json::json!({"source": source, "id": id, "label": u8::from(label), "features": features})
+        serde_json::json!({
+            "source": source,
+            "id": id,
+            "label": u8::from(label),
+            "expect": expect,
+            "check": answer.decision.check,
+            "features": features,
+        })
     );
 }
 

@@ -368,6 +368,9 @@ def main() -> None:
     ap.add_argument("--no-shared", action="store_true", help="fit on rules/intents.yaml only")
     ap.add_argument("--out", type=Path, default=REPO / "rules/intents.weights.json")
     ap.add_argument("--no-write", action="store_true", help="report only")
+    ap.add_argument("--oof-out", type=Path, default=None,
+                    help="write each injection-dev message's out-of-fold manipulation "
+                         "probability here (JSONL), to measure rules that combine with it")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--max-fpr", type=float, default=0.0025)
@@ -475,6 +478,13 @@ def main() -> None:
             cv["injection_caught_by_kind"] = {
                 kd: round(float(np.mean([fire[i] for i in np.flatnonzero(inj)
                                          if corpus.kind[i] == kd])), 3) for kd in kinds}
+        if args.oof_out and name == "manipulation":
+            with args.oof_out.open("w") as out:
+                for i in np.flatnonzero(is_src["injection_prompts"] | is_src["injection_benign"]):
+                    kind = "attack" if "injection_prompts" in src[i] else "benign"
+                    out.write(json.dumps({"kind": kind, "text": corpus.texts[i],
+                                          "probability": sigmoid(float(scores[i])),
+                                          "fires": bool(fire[i])}) + "\n")
         w, b = fit_logreg(X, y, l2)
         results[name] = {
             "weights": [round(float(v), 6) for v in w],

@@ -2,14 +2,21 @@
 //! read. Retrieval, the intent classifiers, the word rules and the answerability checks only
 //! gather evidence; this module weighs it, in one order:
 //!
-//! 1. an attempt to instruct the bot is never followed (whatever else the message says);
+//! 1. an attempt to instruct the bot is never followed (whatever else the message says): the
+//!    classifier recognises it, or an instruction phrase of the word rules does while the
+//!    classifier reads the message as likely enough an instruction (a phrase alone is also
+//!    what customers quote from their own screens);
 //! 2. what only a person can handle: an incident on the customer's account, a sensitive matter,
 //!    an action on the account, a request for a person (by meaning, or by a brand's phrases; a
 //!    message that reads only fairly surely as the last two is answered when the help center
 //!    surely answers it, as a refund policy or a contact page does);
 //! 3. a message unrelated to the brand;
 //! 4. whether the knowledge base answers: the calibrated answerability probability against the
-//!    threshold of the brand's precision target (`answer_precision`).
+//!    threshold of the brand's precision target (`answer_precision`);
+//! 5. in LLM mode, once every check above passed and the model was asked: its verdict
+//!    ([`with_model`]). A model that found no answer in the passages, or cited none of them,
+//!    hands over; a model that failed leaves the quoted answer standing only when it meets the
+//!    stricter precision of a fallback.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,7 +57,8 @@ pub enum Check {
     Intent { intent: Intent, source: Source },
     /// The word rules recognised an explicit request for a person.
     RequestsHuman,
-    /// The word rules recognised an instruction to the bot.
+    /// The word rules found an instruction phrase, and the manipulation classifier reads the
+    /// message as likely enough an instruction to the bot.
     InstructsBot,
     /// The message holds a phrase of this sensitive topic of the brand's.
     SensitivePhrase { topic: String },
@@ -59,6 +67,22 @@ pub enum Check {
     /// The answerability model's probability is below the threshold of the brand's precision
     /// target.
     Confidence,
+    /// LLM mode: the model found no answer in the passages, or cited none of them.
+    ModelDeclined,
+    /// LLM mode: the model failed, and the quoted answer falls short of the fallback's
+    /// precision target.
+    ModelUnavailable,
+}
+
+/// What the LLM made of the passages (LLM mode, asked only after every other check passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelVerdict {
+    /// It wrote an answer citing the passages.
+    Wrote,
+    /// It answered `NO_ANSWER`, or its answer cited none of the passages.
+    Declined,
+    /// It could not be reached, timed out or returned something unreadable.
+    Failed,
 }
 
 /// The general signals of whether the knowledge base answers a question, read from retrieval
@@ -142,6 +166,8 @@ impl Decision {
             Check::InstructsBot => Some(EscalationReason::Manipulation),
             Check::SensitivePhrase { .. } => Some(EscalationReason::SensitiveTopic),
             Check::NoPassage | Check::Confidence => Some(EscalationReason::LowConfidence),
+            Check::ModelDeclined => Some(EscalationReason::LlmDeclined),
+            Check::ModelUnavailable => Some(EscalationReason::LlmUnavailable),
         }
     }
 }
@@ -175,14 +201,15 @@ pub fn decide(e: &Evidence) -> Decision {
     // ("can I get a refund" is close to "refund me") is answered when the answer is sure. An
     // incident, a sensitive matter or an attempt to instruct the bot never is.
     let answerable = !e.no_passage && e.confidence >= e.threshold;
-    let yields = |intent: Intent| {
-        answerable && e.intents.probabilities.get(&intent).copied().unwrap_or(0.0) < SURE_INTENT
-    };
+    let probability = |intent: Intent| e.intents.probabilities.get(&intent).copied().unwrap_or(0.0);
+    let yields = |intent: Intent| answerable && probability(intent) < SURE_INTENT;
+    let instructs_bot = e.words.instructs_bot
+        && probability(Intent::Manipulation) >= super::policy::instruction_phrase_min_probability();
     let person = intent(&[Intent::AccountAction, Intent::HumanRequest]).filter(
         |c| !matches!(c, Check::Intent { intent, source: Source::Classifier } if yields(*intent)),
     );
     let check = intent(&[Intent::Manipulation])
-        .or_else(|| e.words.instructs_bot.then_some(Check::InstructsBot))
+        .or_else(|| instructs_bot.then_some(Check::InstructsBot))
         .or_else(|| intent(&[Intent::Incident, Intent::Sensitive]))
         .or(person)
         .or_else(|| e.words.requests_human.then_some(Check::RequestsHuman))
@@ -203,6 +230,19 @@ pub fn decide(e: &Evidence) -> Decision {
         signals: e.signals,
         candidate: String::new(),
     }
+}
+
+/// The decision once the model was asked (step 5 of the module doc): `fallback_threshold` is
+/// the answerability probability a quoted answer needs to stand in for a model that failed.
+pub fn with_model(decision: Decision, verdict: ModelVerdict, fallback_threshold: f32) -> Decision {
+    let check = match (&decision.check, verdict) {
+        (Check::Answered, ModelVerdict::Declined) => Check::ModelDeclined,
+        (Check::Answered, ModelVerdict::Failed) if decision.confidence < fallback_threshold => {
+            Check::ModelUnavailable
+        }
+        _ => decision.check.clone(),
+    };
+    Decision { check, ..decision }
 }
 
 #[cfg(test)]
@@ -297,8 +337,10 @@ mod tests {
 
     #[test]
     fn an_attempt_to_instruct_the_bot_wins_over_everything() {
+        let mut intents = fired(Intent::AccountAction);
+        intents.probabilities.insert(Intent::Manipulation, 0.6);
         let d = decide(&Evidence {
-            intents: fired(Intent::AccountAction),
+            intents,
             words: WordRules {
                 instructs_bot: true,
                 requests_human: true,
@@ -306,7 +348,25 @@ mod tests {
             },
             ..evidence()
         });
+        assert_eq!(d.check, Check::InstructsBot);
         assert_eq!(d.reason(), Some(EscalationReason::Manipulation));
+    }
+
+    #[test]
+    fn an_instruction_phrase_the_classifier_does_not_read_as_one_is_not_an_attempt() {
+        let phrase_only = |manipulation: f32| Evidence {
+            intents: IntentScores {
+                probabilities: BTreeMap::from([(Intent::Manipulation, manipulation)]),
+                fired: None,
+            },
+            words: WordRules {
+                instructs_bot: true,
+                ..WordRules::default()
+            },
+            ..evidence()
+        };
+        assert_eq!(decide(&phrase_only(0.05)).check, Check::Answered);
+        assert_eq!(decide(&phrase_only(0.7)).check, Check::InstructsBot);
     }
 
     #[test]
@@ -325,6 +385,36 @@ mod tests {
             }
         );
         assert_eq!(d.reason(), Some(EscalationReason::SensitiveTopic));
+    }
+
+    #[test]
+    fn the_model_verdict_is_read_after_the_other_checks() {
+        let answered = decide(&evidence());
+        let declined = with_model(answered.clone(), ModelVerdict::Declined, 0.95);
+        assert_eq!(declined.check, Check::ModelDeclined);
+        assert_eq!(declined.reason(), Some(EscalationReason::LlmDeclined));
+        assert_eq!(
+            with_model(answered.clone(), ModelVerdict::Wrote, 0.95).check,
+            Check::Answered
+        );
+        // a failed model: the quote stands only when sure enough for a fallback
+        assert_eq!(
+            with_model(answered.clone(), ModelVerdict::Failed, 0.95).reason(),
+            Some(EscalationReason::LlmUnavailable)
+        );
+        assert_eq!(
+            with_model(answered, ModelVerdict::Failed, 0.8).check,
+            Check::Answered
+        );
+        // a hand-over decided earlier keeps its check whatever the model says
+        let handed_over = decide(&Evidence {
+            confidence: 0.1,
+            ..evidence()
+        });
+        assert_eq!(
+            with_model(handed_over, ModelVerdict::Declined, 0.95).check,
+            Check::Confidence
+        );
     }
 
     #[test]

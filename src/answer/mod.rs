@@ -16,7 +16,7 @@ mod request;
 mod rewrite;
 
 pub use confidence::ConfidenceModel;
-pub use decision::{AnswerSignals, Check, Decision, WordRules};
+pub use decision::{AnswerSignals, Check, Decision, ModelVerdict, WordRules};
 pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};
 pub use intents::{BrandExamples, Intent, IntentModel, IntentScores, Source as IntentSource};
@@ -344,8 +344,9 @@ impl Pipeline {
         Ok(answer)
     }
 
-    /// Replaces the extractive answer with the model's, or escalates when the model declines or
-    /// fails (keeping the extractive answer when confidence is high).
+    /// Asks the model to write the answer; its verdict is the decision's last signal
+    /// ([`decision::with_model`]): the model's answer, the quoted one when the model failed and
+    /// the quote is sure enough, or a hand-over.
     async fn generate(
         &self,
         generator: &Generator,
@@ -365,26 +366,28 @@ impl Pipeline {
                 on_token,
             )
             .await;
-        let reason = match result {
+        let verdict = match result {
             Ok(Generated::Answer { text, citations }) => {
                 answer.text = text;
                 answer.citations = citations;
-                return;
+                ModelVerdict::Wrote
             }
-            Ok(Generated::Declined) => EscalationReason::LlmDeclined,
+            Ok(Generated::Declined) => ModelVerdict::Declined,
             Err(e) => {
                 tracing::warn!(error = %e, "LLM failed; falling back");
-                let precision = FALLBACK_PRECISION.max(config.answer_precision);
-                if answer.confidence >= self.confidence.threshold(precision) {
-                    return;
-                }
-                EscalationReason::LlmUnavailable
+                ModelVerdict::Failed
             }
         };
-        answer.outcome = Outcome::Escalate;
-        answer.reason = Some(reason);
-        answer.text = handoff_message(config, reason);
-        answer.citations.clear();
+        let fallback = self
+            .confidence
+            .threshold(FALLBACK_PRECISION.max(config.answer_precision));
+        answer.decision = decision::with_model(answer.decision.clone(), verdict, fallback);
+        if let Some(reason) = answer.decision.reason() {
+            answer.outcome = Outcome::Escalate;
+            answer.reason = Some(reason);
+            answer.text = handoff_message(config, reason);
+            answer.citations.clear();
+        }
     }
 
     /// Gathers the evidence (retrieval confidence, the quotes an answer would give, the

@@ -51,6 +51,7 @@ const DEFAULT_WORD_RULES: &str = include_str!("../../rules/word_rules.yaml");
 struct WordLists {
     requests_human: HumanRequestPhrases,
     instructs_bot: Vec<String>,
+    instructs_bot_min_probability: f32,
     prevention_cues: Vec<String>,
 }
 
@@ -99,6 +100,12 @@ pub fn looks_like_injection(question: &str) -> bool {
     matches_any(&words(question), &lists().instructs_bot)
 }
 
+/// The manipulation probability from which a message holding an instruction phrase
+/// ([`looks_like_injection`]) is taken as an attempt to instruct the bot.
+pub fn instruction_phrase_min_probability() -> f32 {
+    lists().instructs_bot_min_probability
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +124,8 @@ mod tests {
             assert!(!list.is_empty());
             assert!(list.iter().all(|p| !words(p).is_empty()), "{list:?}");
         }
+        let floor = instruction_phrase_min_probability();
+        assert!(floor > 0.0 && floor < 1.0, "{floor}");
     }
 
     #[test]

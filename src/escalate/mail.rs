@@ -195,6 +195,10 @@ fn decision_lines(decision: &Decision) -> [String; 2] {
         Check::InstructsBot => "an instruction to the bot".into(),
         Check::NoPassage => "no passage found".into(),
         Check::Confidence => "answerability below the brand's threshold".into(),
+        Check::ModelDeclined => "the answer model found no answer in the passages".into(),
+        Check::ModelUnavailable => {
+            "the answer model failed and the quoted answer was not sure enough".into()
+        }
         Check::Answered => "answered".into(),
     };
     let signals: Vec<String> = decision

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::RequireAdmin;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
+use crate::answer::Decision;
 use crate::engine::{ReindexError, ReindexReport};
 use crate::gaps::{group_by_similarity, SIMILARITY_THRESHOLD};
 use crate::knowledge::{is_valid_tenant_id, without_brand};
@@ -116,6 +117,9 @@ pub struct TicketSummary<'a> {
     /// Why the bot handed over (`requested_human` for the handoff form).
     reason: &'a str,
     confidence: f32,
+    /// The check that decided to hand over and the signals it read (null for the handoff
+    /// form, where the customer decided).
+    decision: Option<&'a Decision>,
     question: &'a str,
     contact_email: Option<&'a str>,
     /// Unix ms.
@@ -179,6 +183,7 @@ impl<'a> From<&'a Ticket> for TicketSummary<'a> {
             last_error: t.last_error.as_deref(),
             reason: &t.content.reason,
             confidence: t.content.confidence,
+            decision: t.content.decision.as_ref(),
             question: &t.content.question,
             contact_email: t.content.contact_email.as_deref(),
             created_at: t.created_at,

@@ -59,13 +59,13 @@ pub fn token_hash(token: &str) -> String {
     crate::index::hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Checks a conversation id and token for `tenant`; returns the stored history.
+/// Checks a conversation id and token for `tenant`; returns its stored messages, oldest first.
 pub async fn open_conversation(
     state: &AppState,
     tenant: &str,
     id: &str,
     token: Option<&str>,
-) -> Result<Vec<Turn>, ApiError> {
+) -> Result<Vec<StoredMessage>, ApiError> {
     let (_, hash) = state
         .store
         .conversation(id)
@@ -77,11 +77,15 @@ pub async fn open_conversation(
         Some(token) if token_hash(token) == hash => {}
         _ => return Err(ApiError::Forbidden),
     }
-    let messages = state
+    state
         .store
         .messages(id)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The last [`HISTORY_TURNS`] turns of `messages`, starting with a customer's turn.
+pub fn history(messages: Vec<StoredMessage>) -> Vec<Turn> {
     let turns: Vec<Turn> = messages
         .into_iter()
         .map(|m| Turn {
@@ -90,9 +94,8 @@ pub async fn open_conversation(
         })
         .collect();
     let skip = turns.len().saturating_sub(HISTORY_TURNS);
-    // keep the history starting with a user turn
     let skip = skip + usize::from(turns.get(skip).is_some_and(|t| t.role == Role::Assistant));
-    Ok(turns.into_iter().skip(skip).collect())
+    turns.into_iter().skip(skip).collect()
 }
 
 pub(super) fn answer_error(e: AnswerError) -> ApiError {
@@ -190,9 +193,10 @@ async fn prepare_turn(
     crate::answer::Question::parse(&req.message).map_err(|e| ApiError::Invalid(e.to_string()))?;
     let (conversation_id, new_token, history) = match &req.conversation_id {
         Some(id) => {
-            let history =
+            let messages =
                 open_conversation(state, &req.tenant, id, req.conversation_token.as_deref())
                     .await?;
+            let history = history(messages);
             (id.clone(), None, history)
         }
         None => {
@@ -270,6 +274,7 @@ fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
         reason: answer.reason.map(|r| r.as_str().to_string()),
         confidence: Some(answer.confidence),
         citations: serde_json::to_value(&answer.citations).unwrap_or_default(),
+        decision: Some(answer.decision.clone()),
         created_at: 0,
     }
 }

@@ -8,12 +8,35 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::chat::open_conversation;
+use super::chat::{history, open_conversation};
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
+use crate::answer::Decision;
 use crate::answer::{EscalationReason, Role};
 use crate::knowledge::is_plausible_email;
-use crate::store::{Attachment, HandoffValue, NewTicket, Rating};
+use crate::store::{Attachment, HandoffValue, NewTicket, Rating, StoredMessage};
+
+/// The bot's reply that ended the conversation, when it was a hand-over.
+struct HandedOver {
+    reason: String,
+    confidence: f32,
+    decision: Option<Decision>,
+}
+
+/// A customer who fills in the form after the bot handed over is following that hand-over: the
+/// ticket keeps the bot's reason and decision, so the team sees why the bot did not answer. After
+/// an answer (or with no chat), the customer is the one asking for a person.
+fn last_hand_over(messages: &[StoredMessage]) -> Option<HandedOver> {
+    let last = messages.iter().rev().find(|m| m.role == Role::Assistant)?;
+    if last.outcome.as_deref() != Some("escalate") {
+        return None;
+    }
+    Some(HandedOver {
+        reason: last.reason.clone()?,
+        confidence: last.confidence.unwrap_or(0.0),
+        decision: last.decision.clone(),
+    })
+}
 
 /// Longest note or handoff field value accepted.
 const MAX_FIELD_CHARS: usize = 4000;
@@ -129,12 +152,14 @@ pub async fn escalate(
     {
         return Err(ApiError::Invalid(format!("{} is required", missing.name)));
     }
-    let transcript = match &req.conversation_id {
+    let messages = match &req.conversation_id {
         Some(id) => {
             open_conversation(&state, &req.tenant, id, req.conversation_token.as_deref()).await?
         }
         None => Vec::new(),
     };
+    let handed_over = last_hand_over(&messages);
+    let transcript = history(messages);
     let question = transcript
         .iter()
         .rev()
@@ -150,9 +175,12 @@ pub async fn escalate(
         question,
         transcript,
         passages: Vec::new(),
-        reason: EscalationReason::RequestedHuman.as_str().to_string(),
-        confidence: 0.0,
-        decision: None,
+        reason: handed_over.as_ref().map_or_else(
+            || EscalationReason::RequestedHuman.as_str().to_string(),
+            |h| h.reason.clone(),
+        ),
+        confidence: handed_over.as_ref().map_or(0.0, |h| h.confidence),
+        decision: handed_over.and_then(|h| h.decision),
         contact_email: Some(req.contact_email.clone()),
         note: req.note.clone(),
         fields,

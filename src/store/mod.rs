@@ -143,6 +143,9 @@ pub struct StoredMessage {
     pub reason: Option<String>,
     pub confidence: Option<f32>,
     pub citations: serde_json::Value,
+    /// The bot's decision behind this reply (assistant messages; none for messages stored
+    /// before the store kept it).
+    pub decision: Option<Decision>,
     pub created_at: i64,
 }
 

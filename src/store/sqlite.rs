@@ -12,7 +12,7 @@ use super::{
     now_ms, random_id, Attachment, Delivery, FeedbackRecord, NewTicket, Rating, Store, StoreError,
     StoredMessage, Ticket, TicketStatus, UnansweredQuestion,
 };
-use crate::answer::Role;
+use crate::answer::{Decision, Role};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -71,11 +71,7 @@ fn ticket_from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
             passages: from_json(&row.try_get::<String, _>("passages")?),
             reason: row.try_get("reason")?,
             confidence: row.try_get::<f64, _>("confidence")? as f32,
-            decision: row
-                .try_get::<Option<String>, _>("decision")?
-                .map(|raw| serde_json::from_str(&raw))
-                .transpose()
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            decision: decision_from(row)?,
             contact_email: row.try_get("contact_email")?,
             note: row.try_get("note")?,
             fields: from_json(&row.try_get::<String, _>("fields")?),
@@ -106,8 +102,18 @@ fn message_from_row(row: &SqliteRow) -> Result<StoredMessage, sqlx::Error> {
             .map(|c| c as f32),
         citations: serde_json::from_str(&row.try_get::<String, _>("citations")?)
             .unwrap_or(serde_json::Value::Array(vec![])),
+        decision: decision_from(row)?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// The `decision` column (JSON) of a message or ticket row; a value that does not parse is an
+/// error, not a missing decision.
+fn decision_from(row: &SqliteRow) -> Result<Option<Decision>, sqlx::Error> {
+    row.try_get::<Option<String>, _>("decision")?
+        .map(|raw| serde_json::from_str(&raw))
+        .transpose()
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// A ticket id customers can read out: "T-" and 12 upper-case hex digits (48 random bits).
@@ -349,7 +355,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO messages (id, conversation_id, role, content, outcome, reason, confidence, citations, created_at) VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (id, conversation_id, role, content, outcome, reason, confidence, citations, decision, created_at) VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&reply_id)
         .bind(conversation_id)
@@ -358,6 +364,7 @@ impl Store for SqliteStore {
         .bind(&reply.reason)
         .bind(reply.confidence.map(f64::from))
         .bind(reply.citations.to_string())
+        .bind(reply.decision.as_ref().map(json))
         .bind(now + 1)
         .execute(&mut *tx)
         .await?;

@@ -12,7 +12,7 @@ const HOSTILE = '<img src=x onerror=alert(1)>';
 const T0 = Date.UTC(2026, 10, 22, 9, 30);
 
 const TICKETS = [
-  { id: 'T-FAILED1', tenant: 'fictart', brand: 'FictArt', status: 'failed', attempts: 20, last_error: '550 mailbox unavailable', reason: 'low_confidence', confidence: 0.21, question: `Refund ${HOSTILE}?`, contact_email: 'a@example.com', created_at: T0, sent_at: null },
+  { id: 'T-FAILED1', tenant: 'fictart', brand: 'FictArt', status: 'failed', attempts: 20, last_error: '550 mailbox unavailable', reason: 'incident', confidence: 0.21, decision: { check: { intent: { intent: 'incident', source: 'classifier' } }, intents: { incident: 0.97 }, confidence: 0.21, signals: {} }, question: `Refund ${HOSTILE}?`, contact_email: 'a@example.com', created_at: T0, sent_at: null },
   { id: 'T-SENT1', tenant: 'stable-diffusion-web', brand: 'Stable Diffusion Web', status: 'sent', attempts: 1, last_error: null, reason: 'requested_human', confidence: 0, question: 'A person please', contact_email: 'b@example.com', created_at: T0, sent_at: T0 + 5000 },
 ];
 const FEEDBACK = [
@@ -66,6 +66,8 @@ test('every section renders the admin API data as text, with the key as Bearer',
   assert.ok(Number(requests.find((r) => r.path === '/api/admin/gaps').query.since) > 0);
 
   assert.match(await page.locator('#tickets tr', { hasText: 'T-FAILED1' }).innerText(), /550 mailbox unavailable/);
+  assert.match(await page.locator('#tickets tr', { hasText: 'T-FAILED1' }).innerText(), /decided by intent: incident \(classifier\)/);
+  assert.doesNotMatch(await page.locator('#tickets tr', { hasText: 'T-SENT1' }).innerText(), /decided by/, 'the handoff form decides nothing');
   const feedback = await page.locator('#feedback article').innerText();
   assert.match(feedback, /Can I pause my plan\?/);
   assert.ok(feedback.includes(`Wrong plan ${HOSTILE}`));

@@ -51,6 +51,10 @@ test('escalations, gaps and the eval report show what happened, as text', async 
   assert.equal(await problem.count(), 0, await problem.allInnerTexts().then(String));
   assert.match(await row.innerText(), /lead-test@example\.com/);
   assert.match(await row.innerText(), /<b>framed<\/b>/, 'markup is shown as text');
+  // the chat's own hand-over names the check that decided it
+  const handedOver = page.locator('#tickets tr', { hasText: 'decided by' }).filter({ hasText: question });
+  await handedOver.first().waitFor();
+  assert.match(await handedOver.first().innerText(), /decided by [a-z]/);
 
   const gap = page.locator('#gaps details', { hasText: 'Antarctica' }).first();
   await gap.waitFor();

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use askdesk::answer::{Role, Turn};
+use askdesk::answer::{Check, Decision, Intent, IntentSource, Role, Turn};
 use askdesk::store::{now_ms, Delivery, NewTicket, Store, Ticket, TicketStatus};
 use serde_json::{json, Value};
 
@@ -157,7 +157,16 @@ fn tickets_are_listed_and_filtered_and_a_failed_one_is_retried_to_the_inbox() {
             .block_on(app.store.create_ticket(t, vec![]))
             .unwrap()
     };
-    let order = create(new_ticket("fictart", "Where is my order?"));
+    let order = create(NewTicket {
+        decision: Some(Decision::by(
+            Check::Intent {
+                intent: Intent::Incident,
+                source: IntentSource::Classifier,
+            },
+            0.4,
+        )),
+        ..new_ticket("fictart", "Where is my order?")
+    });
     wait_for_status(&app, &order.id, TicketStatus::Sent);
     let account = create(new_ticket(
         "stable-diffusion-web",
@@ -197,6 +206,7 @@ fn tickets_are_listed_and_filtered_and_a_failed_one_is_retried_to_the_inbox() {
             "confidence",
             "contact_email",
             "created_at",
+            "decision",
             "id",
             "last_error",
             "question",
@@ -213,6 +223,12 @@ fn tickets_are_listed_and_filtered_and_a_failed_one_is_retried_to_the_inbox() {
     assert_eq!(failed["contact_email"], "jane@customer.test");
     assert_eq!(failed["reason"], "requested_human");
     assert_eq!(failed["attempts"], 2);
+    assert_eq!(
+        failed["decision"]["check"],
+        json!({"intent": {"intent": "incident", "source": "classifier"}}),
+        "the list names the check that decided"
+    );
+    assert_eq!(all["tickets"][0]["decision"], Value::Null);
 
     let only = |query: &str| {
         ids(

@@ -177,6 +177,51 @@ fn a_handoff_with_the_brands_fields_reaches_the_support_team() {
 }
 
 #[test]
+fn a_handoff_after_the_bot_handed_over_keeps_the_bots_reason_and_decision() {
+    let app = spawn_app();
+    let (_, chat) = app.post(
+        "/api/v1/chat",
+        &json!({"tenant": "fictart", "message": "Which pizza topping goes best with pineapple?"}),
+    );
+    assert_eq!(chat["outcome"], "escalate", "{chat}");
+    let bot_reason = chat["reason"].as_str().unwrap().to_string();
+    assert_ne!(bot_reason, "requested_human");
+    let (status, ticket) = app.post("/api/v1/escalations", &json!({
+        "tenant": "fictart", "contact_email": "kim@customer.test",
+        "conversation_id": chat["conversation_id"], "conversation_token": chat["conversation_token"],
+    }));
+    assert_eq!(status, 202, "{ticket}");
+    let stored = app
+        .runtime
+        .block_on(app.store.ticket(ticket["ticket_id"].as_str().unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.content.reason, bot_reason);
+    let decision = stored.content.decision.expect("the bot's decision");
+    assert_eq!(
+        decision.reason().map(|r| r.as_str().to_string()),
+        Some(bot_reason)
+    );
+    assert_eq!(
+        stored.content.question,
+        "Which pizza topping goes best with pineapple?"
+    );
+
+    // without a chat, the customer is the one asking for a person
+    let (_, ticket) = app.post(
+        "/api/v1/escalations",
+        &json!({"tenant": "fictart", "contact_email": "kim@customer.test", "note": "Please call me."}),
+    );
+    let stored = app
+        .runtime
+        .block_on(app.store.ticket(ticket["ticket_id"].as_str().unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.content.reason, "requested_human");
+    assert!(stored.content.decision.is_none());
+}
+
+#[test]
 fn feedback_is_stored_for_an_answer() {
     let app = spawn_app();
     let (_, chat) = app.post(

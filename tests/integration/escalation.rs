@@ -273,6 +273,7 @@ fn conversations_messages_and_feedback_are_stored_whole() {
             reason: None,
             confidence: Some(0.9),
             citations: serde_json::json!([{"id": "fictart/faq#can-i-get-a-refund"}]),
+            decision: None,
             created_at: 0,
         };
         let (user_id, reply_id) = store

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use askdesk::answer::{EscalationReason, Generator, Outcome, Pipeline, Role, Turn};
+use askdesk::answer::{Check, EscalationReason, Generator, Outcome, Pipeline, Role, Turn};
 use askdesk::engine::{self, EngineOptions};
 use askdesk::llm::{LlmConfig, OpenAiLlm};
 use askdesk::prompts::Prompts;
@@ -209,6 +209,11 @@ fn no_valid_citation_or_a_decline_escalates_as_llm_declined() {
             a.text
         );
         assert!(a.text.contains("service@fictart.com") && a.citations.is_empty());
+        assert_eq!(
+            a.decision.check,
+            Check::ModelDeclined,
+            "the ticket names it"
+        );
     }
 }
 
@@ -231,6 +236,7 @@ fn a_failing_model_falls_back_when_confident_and_hands_over_otherwise() {
         "confidence {}",
         a.confidence
     );
+    assert_eq!(a.decision.check, Check::ModelUnavailable);
     assert!(a.confidence < h.ask(Script::Fail, CONFIDENT, &[]).confidence);
     // no token before the first-token timeout
     let a = h.ask(

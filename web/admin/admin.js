@@ -77,6 +77,17 @@ async function load(section, loader) {
 
 const tenant = () => $('#tenant').value;
 
+// The check that decided a hand-over, as the ticket stores it: a name ("confidence"), or a
+// name with its details ({ intent: { intent: "incident", source: "classifier" } }).
+function decidedBy(decision) {
+  const check = decision && decision.check;
+  if (!check) return '';
+  if (typeof check === 'string') return check.replaceAll('_', ' ');
+  const [name, details] = Object.entries(check)[0];
+  const detail = details.intent || details.topic || '';
+  return `${name.replaceAll('_', ' ')}${detail ? `: ${String(detail).replaceAll('_', ' ')}` : ''}${details.source ? ` (${details.source})` : ''}`;
+}
+
 async function loadTickets() {
   const { tickets } = await api(`/api/admin/tickets?${query({ status: $('#ticket-status').value, tenant: tenant(), limit: LIMIT })}`);
   if (!tickets.length) return show('tickets', empty('No escalations match.'));
@@ -85,7 +96,9 @@ async function loadTickets() {
     el('td', {}, [el('span', { class: `status-${t.status}`, text: t.status }),
       t.last_error ? el('div', { class: 'meta', text: `${t.attempts} attempts: ${t.last_error}` }) : null]),
     el('td', { text: t.question }),
-    el('td', {}, [el('div', { text: t.reason || '' }), el('div', { class: 'meta', text: `confidence ${Number(t.confidence ?? 0).toFixed(2)}` })]),
+    el('td', {}, [el('div', { text: t.reason || '' }),
+      t.decision ? el('div', { class: 'meta', text: `decided by ${decidedBy(t.decision)}` }) : null,
+      el('div', { class: 'meta', text: `confidence ${Number(t.confidence ?? 0).toFixed(2)}` })]),
     el('td', { text: t.contact_email || '–' }),
     el('td', {}, [el('div', { text: when(t.created_at) }), t.sent_at ? el('div', { class: 'meta', text: `sent ${when(t.sent_at)}` }) : null]),
     el('td', {}, [t.status === 'failed' ? el('button', { type: 'button', text: 'Retry', 'aria-label': `Retry ticket ${t.id}`, onclick: () => retry(t.id) }) : null]),
