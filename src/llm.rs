@@ -171,7 +171,7 @@ impl Llm for OpenAiLlm {
 }
 
 /// Collects a whole answer, enforcing the first-token and total timeouts, and passing each
-/// piece to `on_token` as it arrives.
+/// piece to `on_token` as it arrives. A response without any text is an error.
 pub async fn collect(
     llm: &dyn Llm,
     messages: Vec<Message>,
@@ -208,6 +208,11 @@ pub async fn collect(
                 }
                 None => break,
             }
+        }
+        // A model declines in words (`NO_ANSWER`); a response with no text at all (an empty
+        // stream, a body that was no completion) is a failure of the server.
+        if text.trim().is_empty() {
+            return Err(LlmError::Transient("the response held no text".into()));
         }
         Ok(text)
     };

@@ -26,6 +26,8 @@ enum Script {
     Fail,
     /// Streams the first text, waits until the gate is opened, then streams the second.
     Gated(&'static str, Arc<tokio::sync::Notify>, &'static str),
+    /// Answers 200 with this content type and body (not a valid completion stream).
+    Broken(&'static str, &'static str),
 }
 
 #[derive(Clone)]
@@ -89,6 +91,9 @@ async fn completions(
                 axum::Json(json!({"error": {"message": "boom", "type": "server_error"}})),
             )
                 .into_response()
+        }
+        Script::Broken(content_type, body) => {
+            return ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
         }
         Script::Slow(wait, text) => {
             tokio::time::sleep(wait).await;
@@ -254,6 +259,36 @@ fn a_failing_model_falls_back_when_confident_and_hands_over_otherwise() {
     assert_eq!(a.outcome, Outcome::Answer);
     let a = refused.ask(Script::Fail, UNSURE, &[]);
     assert_eq!(a.reason, Some(EscalationReason::LlmUnavailable));
+}
+
+#[test]
+fn a_broken_response_is_a_failure_of_the_model_not_a_decline() {
+    let h = harness(None);
+    for (content_type, body) in [
+        ("text/event-stream", "data: {not json\n\n"),
+        ("text/event-stream", "data: [DONE]\n\n"),
+        ("text/html", "<html><body>Bad gateway</body></html>"),
+        ("application/json", "{\"unexpected\": true}"),
+    ] {
+        let a = h.ask(Script::Broken(content_type, body), CONFIDENT, &[]);
+        assert_eq!(
+            (a.outcome, &a.decision.check),
+            (Outcome::Answer, &Check::Answered),
+            "{body}: confident, the quoted answer stands"
+        );
+        assert!(a
+            .text
+            .starts_with("Here is what the FictArt help center says"));
+        let a = h.ask(Script::Broken(content_type, body), UNSURE, &[]);
+        assert_eq!(
+            (a.reason, &a.decision.check),
+            (
+                Some(EscalationReason::LlmUnavailable),
+                &Check::ModelUnavailable
+            ),
+            "{body}"
+        );
+    }
 }
 
 #[test]
