@@ -274,10 +274,10 @@ pub fn load_tenant(
     }
     let config = TenantConfig::load(&dir.join("tenant.toml"))?;
     let mut files = Vec::new();
-    collect_documents(&dir, &mut files);
+    let mut warnings = Vec::new();
+    collect_documents(&dir, &mut files, &mut warnings);
     files.sort();
     let mut passages = Vec::new();
-    let mut warnings = Vec::new();
     for file in files {
         match load_document(id, &dir, &file, options) {
             Ok(mut found) => passages.append(&mut found),
@@ -294,19 +294,52 @@ pub fn load_tenant(
     ))
 }
 
-fn collect_documents(dir: &Path, out: &mut Vec<PathBuf>) {
+/// The documents under a tenant folder, and warnings for the links left out. A linked folder is
+/// never followed: a link back up (`selfdir -> .`) would walk forever and one out of the folder
+/// would index files that are not the brand's. A linked file is read when it stays inside the
+/// tenant folder (as the files of a mounted configuration volume do).
+fn collect_documents(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<KnowledgeError>) {
+    let Ok(root) = dir.canonicalize() else {
+        return;
+    };
+    walk_documents(dir, &root, out, warnings);
+}
+
+fn walk_documents(
+    dir: &Path,
+    root: &Path,
+    out: &mut Vec<PathBuf>,
+    warnings: &mut Vec<KnowledgeError>,
+) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
         if hidden {
             continue;
         }
-        if path.is_dir() {
-            collect_documents(&path, out);
-        } else if document_format(&path).is_some() {
+        let mut skip = |message: &str| {
+            warnings.push(KnowledgeError::Document {
+                path: path.clone(),
+                message: message.into(),
+            })
+        };
+        if !is_link && path.is_dir() {
+            walk_documents(&path, root, out, warnings);
+        } else if is_link && path.is_dir() {
+            skip("a link to a folder, not followed");
+        } else if document_format(&path).is_none() {
+            continue;
+        } else if is_link
+            && !path
+                .canonicalize()
+                .is_ok_and(|target| target.starts_with(root) && target.is_file())
+        {
+            skip("a link to a file outside the tenant folder (or to nothing), not read");
+        } else {
             out.push(path);
         }
     }
@@ -587,6 +620,39 @@ mod tests {
         assert!(find("broken.md").contains("broken front matter"));
         assert!(find("open.md").contains("never closed"));
         assert!(lines.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn linked_folders_are_not_followed_and_linked_files_only_inside_the_tenant() {
+        use std::os::unix::fs::symlink;
+        let root = tenant_dir();
+        write(root.path(), "acme/help.md", b"## Is it good?\nYes.");
+        write(root.path(), "acme/sub/more.md", b"## And more?\nAlso yes.");
+        write(root.path(), "secret.md", b"## Not the brand's\nPrivate.");
+        let dir = root.path().join("acme");
+        symlink(".", dir.join("selfdir")).unwrap();
+        symlink("..", dir.join("sub/up")).unwrap();
+        symlink(root.path().join("secret.md"), dir.join("outside.md")).unwrap();
+        symlink(dir.join("sub/more.md"), dir.join("shared.md")).unwrap();
+        symlink(dir.join("missing.md"), dir.join("dangling.md")).unwrap();
+        let (t, warnings) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        let mut ids: Vec<&str> = t.passages.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [
+                "acme/help#is-it-good",
+                "acme/shared#and-more",
+                "acme/sub/more#and-more"
+            ]
+        );
+        assert!(t.passages.iter().all(|p| p.text != "Private."));
+        let lines: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        for name in ["selfdir", "up", "outside.md", "dangling.md"] {
+            assert!(lines.iter().any(|l| l.contains(name)), "{name}: {lines:?}");
+        }
     }
 
     #[test]
