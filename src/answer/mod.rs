@@ -21,7 +21,10 @@ pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};
 pub use intents::{BrandExamples, Intent, IntentModel, IntentScores, Source as IntentSource};
 pub use policy::{looks_like_injection, requests_human, sensitive_topic};
-pub use request::{validate_history, Question, RequestError, Role, Turn, MAX_QUESTION_CHARS};
+pub use request::{
+    has_control_characters, validate_history, Question, RequestError, Role, Turn,
+    MAX_QUESTION_CHARS,
+};
 pub use rewrite::{addressed_to_support, is_follow_up, standalone_question};
 
 use serde::{Deserialize, Serialize};

@@ -37,6 +37,13 @@ pub enum RequestError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Question(String);
 
+/// True when `text` holds a control character other than a line break or tab (NUL, escape,
+/// backspace): nothing a customer types, and they would reach the team's email raw.
+pub fn has_control_characters(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+}
+
 impl Question {
     pub fn parse(text: &str) -> Result<Self, RequestError> {
         let trimmed = text.trim();
@@ -46,10 +53,7 @@ impl Question {
         if trimmed.chars().count() > MAX_QUESTION_CHARS {
             return Err(RequestError::QuestionTooLong);
         }
-        if trimmed
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-        {
+        if has_control_characters(trimmed) {
             return Err(RequestError::ControlCharacters);
         }
         Ok(Self(trimmed.to_string()))

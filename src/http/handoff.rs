@@ -12,9 +12,25 @@ use super::chat::{history, open_conversation};
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
 use crate::answer::Decision;
-use crate::answer::{EscalationReason, Role};
+use crate::answer::{has_control_characters, EscalationReason, Role};
 use crate::knowledge::is_plausible_email;
 use crate::store::{Attachment, HandoffValue, NewTicket, Rating, StoredMessage};
+
+/// A note or field value goes into the team's email as it is: at most [`MAX_FIELD_CHARS`]
+/// characters, and no control characters (as chat refuses them).
+fn check_text(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.chars().count() > MAX_FIELD_CHARS {
+        return Err(ApiError::Invalid(format!(
+            "{name} is longer than {MAX_FIELD_CHARS} characters"
+        )));
+    }
+    if has_control_characters(value) {
+        return Err(ApiError::Invalid(format!(
+            "{name} contains control characters"
+        )));
+    }
+    Ok(())
+}
 
 /// The bot's reply that ended the conversation, when it was a hand-over.
 struct HandedOver {
@@ -119,11 +135,8 @@ pub async fn escalate(
             "contact_email is not a valid email address".into(),
         ));
     }
-    let too_long = |s: &str| s.chars().count() > MAX_FIELD_CHARS;
-    if req.note.as_deref().is_some_and(too_long) {
-        return Err(ApiError::Invalid(format!(
-            "note is longer than {MAX_FIELD_CHARS} characters"
-        )));
+    if let Some(note) = &req.note {
+        check_text("note", note)?;
     }
     let mut fields = Vec::new();
     for (name, value) in &req.fields {
@@ -132,11 +145,7 @@ pub async fn escalate(
             .iter()
             .find(|f| &f.name == name)
             .ok_or_else(|| ApiError::Invalid(format!("unknown handoff field {name:?}")))?;
-        if too_long(value) {
-            return Err(ApiError::Invalid(format!(
-                "{name} is longer than {MAX_FIELD_CHARS} characters"
-            )));
-        }
+        check_text(name, value)?;
         if !value.trim().is_empty() {
             fields.push(HandoffValue {
                 label: field.label.clone(),

@@ -174,6 +174,23 @@ fn a_handoff_with_the_brands_fields_reaches_the_support_team() {
         (status, body["error"]["code"].as_str()),
         (422, Some("invalid_input"))
     );
+    // control characters would reach the team's email raw: refused, as chat refuses them
+    for body in [
+        json!({"tenant": "stable-diffusion-web", "contact_email": "sam@customer.test", "note": "before\u{0}after"}),
+        json!({"tenant": "stable-diffusion-web", "contact_email": "sam@customer.test", "fields": {"prompt": "a fox\u{1b}[31m"}}),
+    ] {
+        let (status, reply) = app.post("/api/v1/escalations", &body);
+        assert_eq!(
+            (status, reply["error"]["code"].as_str()),
+            (422, Some("invalid_input")),
+            "{reply}"
+        );
+        assert!(reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("control characters"));
+    }
+    assert_eq!(app.smtp.messages().len(), 1, "nothing more was sent");
 }
 
 #[test]
