@@ -412,6 +412,7 @@ pub struct ReindexRequest {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
         (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 409, description = "Another index run holds the data folder (the previous index stays in use)", body = ErrorBody),
         (status = 422, description = "Unusable knowledge (the previous index stays in use)", body = ErrorBody),
     )
 )]
@@ -456,6 +457,9 @@ pub async fn reindex(
         ReindexError::Knowledge(problem) => ApiError::Invalid(format!(
             "{problem} (nothing was re-indexed; the previous index is still in use)"
         )),
+        ReindexError::Index(e @ crate::index::IndexError::Locked { .. }) => {
+            ApiError::Conflict(format!("{e} (the previous index is still in use)"))
+        }
         ReindexError::Index(e) => ApiError::Internal(e.to_string()),
     })?;
     Ok(Json(Reindexed { tenants: reports }))

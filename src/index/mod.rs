@@ -47,6 +47,31 @@ pub enum IndexError {
     Embed(#[from] EmbedError),
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
+    /// Another process (an `askdesk index`, or a service re-indexing) is writing indexes into the
+    /// same data folder.
+    #[error("another index run holds {}; try again when it has finished", path.display())]
+    Locked { path: PathBuf },
+}
+
+/// The lock file that lets one index run at a time write into a data folder.
+const LOCK_FILE: &str = "index.lock";
+
+/// Takes the data folder's index lock without waiting; it is released when the file is dropped
+/// (or the process dies).
+fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, IndexError> {
+    std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(IndexError::Locked { path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(IndexError::Io { path, source }),
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
@@ -159,6 +184,9 @@ pub struct Indexer {
     /// Folder of the vector cache when it differs from `<data_dir>/embeddings`.
     cache_dir: Option<PathBuf>,
     progress: bool,
+    /// The data folder's index lock, taken by the first [`Indexer::index`] and held until the
+    /// indexer is dropped.
+    lock: Option<std::fs::File>,
 }
 
 impl Indexer {
@@ -175,6 +203,7 @@ impl Indexer {
             settings,
             cache: None,
             progress: false,
+            lock: None,
         }
     }
 
@@ -197,6 +226,9 @@ impl Indexer {
     /// Blocking: run it on a blocking thread.
     pub fn index(&mut self, tenant: Tenant) -> Result<(TenantIndex, BuildReport), IndexError> {
         let started = Instant::now();
+        if let (Some(data_dir), None) = (&self.data_dir, &self.lock) {
+            self.lock = Some(lock_data_dir(data_dir)?);
+        }
         let fingerprint = self.fingerprint(&tenant);
         if let Some(dir) = self.tenant_dir(&tenant.id) {
             if let Some(index) = self.open_current(&dir, &tenant, &fingerprint)? {

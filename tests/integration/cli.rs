@@ -50,6 +50,31 @@ fn index_reports_bad_documents_and_tenants_but_indexes_the_rest() {
 }
 
 #[test]
+fn a_second_index_run_on_one_data_folder_is_refused_with_a_clear_message() {
+    let knowledge = acme_knowledge(&[("good.md", "## Is it good?\nYes.")]);
+    let data = tempfile::tempdir().unwrap();
+    let k = knowledge.path().to_str().unwrap();
+    let d = data.path().to_str().unwrap();
+    // another run (here: this test) holds the data folder's lock
+    let held = std::fs::File::create(data.path().join("index.lock")).unwrap();
+    held.try_lock().unwrap();
+    let (code, _, stderr) = askdesk(&["index", "--knowledge", k, "--data", d]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("another index run holds") && stderr.contains("index.lock"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("IoError"),
+        "{stderr}"
+    );
+    drop(held);
+    let (code, stdout, stderr) = askdesk(&["index", "--knowledge", k, "--data", d]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("acme: 1 passages"), "{stdout}");
+}
+
+#[test]
 fn search_prints_json_and_refuses_unknown_tenants() {
     let knowledge = acme_knowledge(&[("faq.md", "## Do you ship abroad?\nYes, to 30 countries.")]);
     let data = tempfile::tempdir().unwrap();
