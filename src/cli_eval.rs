@@ -46,7 +46,13 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     };
 
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let bar = crate::progress::bar(true, total as u64, "eval {bar:30} {pos}/{len} cases");
+    let bar = crate::progress::Progress::new(
+        true,
+        total as u64,
+        "eval {bar:30} {pos}/{len} cases",
+        "eval",
+        "cases",
+    );
     let runtime = crate::cli::runtime()?;
     let results = runtime.block_on(eval::run_suites(
         answerer,
@@ -55,7 +61,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<u8> {
         args.concurrency,
         &bar,
     ));
-    bar.finish_and_clear();
+    bar.finish();
     // A run against a server stops only when the server cannot be used at all (unreachable,
     // key refused): unusable input, like a bad suite.
     let results = match (&args.url, results) {

@@ -351,7 +351,7 @@ pub async fn run_suites(
     judge: Option<Arc<Judge>>,
     suites: &[Suite],
     concurrency: usize,
-    progress: &indicatif::ProgressBar,
+    progress: &crate::progress::Progress,
 ) -> anyhow::Result<Vec<CaseResult>> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();

@@ -349,10 +349,12 @@ impl Indexer {
         // Similar lengths in one batch waste less compute on padding.
         missing.sort_by_key(|(_, text)| text.len());
         let embedded = missing.len();
-        let bar = crate::progress::bar(
+        let bar = crate::progress::Progress::new(
             self.progress && embedded > 0,
             embedded as u64,
             "embedding {bar:30} {pos}/{len} texts ({per_sec}, eta {eta})",
+            "embedding",
+            "texts",
         );
         let embedder = Arc::clone(&self.embedder);
         let batches: Vec<&[(TextHash, &str)]> = missing.chunks(64).collect();
@@ -397,7 +399,7 @@ impl Indexer {
             }
             Ok(())
         })?;
-        bar.finish_and_clear();
+        bar.finish();
         let cache_dir = self.cache_dir.clone().unwrap_or_default();
         let dim = self.embedder.dim();
         let cache = self.cache()?;

@@ -171,6 +171,12 @@ pub fn is_list_item(line: &str) -> bool {
     numbered || ["- ", "* ", "+ "].iter().any(|m| line.starts_with(m))
 }
 
+const MIB: u64 = 1024 * 1024;
+
+/// Largest document read. A help-center page is far smaller; a file this big is an export or a
+/// dump, and indexing it would take minutes and gigabytes (a 20 MB page: 3.5 min, 1.85 GB).
+pub const MAX_DOCUMENT_BYTES: u64 = 4 * MIB;
+
 /// Passages longer than this are matched sentence by sentence too, and quoted in part.
 pub const LONG_PASSAGE_CHARS: usize = 400;
 
@@ -373,6 +379,16 @@ pub fn load_document(
         message,
     };
     let format = document_format(path).ok_or_else(|| error("unsupported file type".into()))?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| error(e.to_string()))?
+        .len();
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(error(format!(
+            "{:.1} MiB, over the {} MiB a document may have; split it into pages",
+            size as f64 / MIB as f64,
+            MAX_DOCUMENT_BYTES / MIB
+        )));
+    }
     let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         error(format!(
@@ -620,6 +636,23 @@ mod tests {
         assert!(find("broken.md").contains("broken front matter"));
         assert!(find("open.md").contains("never closed"));
         assert!(lines.iter().all(|l| !l.contains('\n')));
+    }
+
+    #[test]
+    fn a_document_over_the_size_limit_is_a_warning_and_the_rest_is_indexed() {
+        let root = tenant_dir();
+        write(root.path(), "acme/help.md", b"## Is it good?\nYes.");
+        let big = "Some words of a very long export. ".repeat(130_000);
+        assert!(big.len() as u64 > MAX_DOCUMENT_BYTES);
+        write(root.path(), "acme/export.md", big.as_bytes());
+        let (t, warnings) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        assert_eq!(t.passages.len(), 1);
+        let lines: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("export.md") && lines[0].contains("4 MiB"),
+            "{lines:?}"
+        );
     }
 
     #[cfg(unix)]

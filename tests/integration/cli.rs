@@ -75,6 +75,25 @@ fn a_second_index_run_on_one_data_folder_is_refused_with_a_clear_message() {
 }
 
 #[test]
+fn a_long_index_run_off_a_terminal_logs_its_progress() {
+    let sections: String = (0..520)
+        .map(|i| format!("## Question number {i}?\nAnswer number {i} is here.\n\n"))
+        .collect();
+    let knowledge = acme_knowledge(&[("many.md", sections.as_str())]);
+    let data = tempfile::tempdir().unwrap();
+    let k = knowledge.path().to_str().unwrap();
+    let d = data.path().to_str().unwrap();
+    let (code, _, stderr) = askdesk(&["index", "--knowledge", k, "--data", d]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("embedding: "))
+        .collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    assert!(lines.last().unwrap().ends_with("texts (100%)"), "{lines:?}");
+}
+
+#[test]
 fn search_prints_json_and_refuses_unknown_tenants() {
     let knowledge = acme_knowledge(&[("faq.md", "## Do you ship abroad?\nYes, to 30 countries.")]);
     let data = tempfile::tempdir().unwrap();
