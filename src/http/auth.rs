@@ -32,13 +32,21 @@ impl AccessKeys {
 
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    bearer_token(
+        parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?,
+    )
+}
+
+/// The token of an `Authorization` value with the Bearer scheme, whose name is
+/// case-insensitive (RFC 7235: "bearer", "BEARER").
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Extractor that admits only requests carrying the admin key.
@@ -85,6 +93,17 @@ mod tests {
         assert!(keys.is_api_key("k2"));
         assert!(!keys.is_api_key("admin-secret"));
         assert!(!AccessKeys::default().is_admin(""));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_the_token_is_not() {
+        for value in ["Bearer k1", "bearer k1", "BEARER  k1 ", "BeArEr k1"] {
+            assert_eq!(bearer_token(value), Some("k1"), "{value:?}");
+        }
+        assert_eq!(bearer_token("Bearer K1"), Some("K1"));
+        for value in ["Basic k1", "Bearerk1", "Bearer ", "k1", ""] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
     }
 
     #[test]

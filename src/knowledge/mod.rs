@@ -322,9 +322,17 @@ fn walk_documents(
     };
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let name = entry.file_name().to_string_lossy().into_owned();
         let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
-        if hidden {
+        if name.starts_with('.') {
+            continue;
+        }
+        if name.chars().any(char::is_control) {
+            // the warning stays one line: the name is shown escaped
+            warnings.push(KnowledgeError::Document {
+                path: dir.join(name.escape_debug().to_string()),
+                message: "a name with a line break or another control character, not read".into(),
+            });
             continue;
         }
         let mut skip = |message: &str| {
@@ -652,6 +660,25 @@ mod tests {
         assert!(
             lines[0].contains("export.md") && lines[0].contains("4 MiB"),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn names_with_control_characters_are_warnings_not_passage_ids() {
+        let root = tenant_dir();
+        write(root.path(), "acme/help.md", b"## Is it good?\nYes.");
+        write(root.path(), "acme/two\nlines.md", b"## Odd?\nYes.");
+        write(root.path(), "acme/tab\tdir/doc.md", b"## Odder?\nYes.");
+        let (t, warnings) = load_tenant(root.path(), "acme", ChunkOptions::default()).unwrap();
+        let ids: Vec<&str> = t.passages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["acme/help#is-it-good"]);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings.iter().all(|w| {
+                let line = w.to_string();
+                line.contains("control character") && !line.contains('\n') && !line.contains('\t')
+            }),
+            "{warnings:?}"
         );
     }
 

@@ -103,6 +103,23 @@ fn admin_routes_refuse_requests_without_the_admin_key() {
         None,
     );
     assert_eq!((status, error_code(&body)), (404, "not_found"), "{body}");
+    // the scheme's name is case-insensitive (RFC 7235), the key is not
+    let lowercase = format!("bearer {ADMIN_KEY}");
+    let reply = app.request(
+        "GET",
+        "/api/admin/tickets",
+        &[("authorization", lowercase.as_str())],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let shouted = format!("Bearer {}", ADMIN_KEY.to_uppercase());
+    let reply = app.request(
+        "GET",
+        "/api/admin/tickets",
+        &[("authorization", shouted.as_str())],
+        None,
+    );
+    assert_eq!(reply.status, 401);
 }
 
 fn new_ticket(tenant: &str, question: &str) -> NewTicket {
