@@ -250,6 +250,7 @@ pub trait Store: Send + Sync {
         reply: &StoredMessage,
     ) -> Result<(String, String), StoreError>;
     async fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError>;
+    /// Rates an assistant message; one rating per message, a later one replaces it.
     async fn add_feedback(
         &self,
         message_id: &str,

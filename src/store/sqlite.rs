@@ -400,7 +400,9 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         sqlx::query(
-            "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (message_id) DO UPDATE SET rating = excluded.rating,
+                 comment = excluded.comment, created_at = excluded.created_at",
         )
         .bind(message_id)
         .bind(rating.as_str())

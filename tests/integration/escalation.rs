@@ -293,6 +293,17 @@ fn conversations_messages_and_feedback_are_stored_whole() {
             .add_feedback(&reply_id, Rating::Down, Some("too short"))
             .await
             .unwrap();
+        // one rating per answer: a changed mind replaces the rating, comment and time
+        store
+            .add_feedback(&reply_id, Rating::Up, None)
+            .await
+            .unwrap();
+        let rated = store.feedback(None, None, None, 100).await.unwrap();
+        assert_eq!(rated.len(), 1, "{rated:?}");
+        assert_eq!(
+            (rated[0].rating, rated[0].comment.as_deref()),
+            (Rating::Up, None)
+        );
         assert!(matches!(
             store.add_feedback(&user_id, Rating::Up, None).await,
             Err(StoreError::NotFound)
