@@ -35,6 +35,10 @@ pub enum ApiError {
     /// A body or file of a type the endpoint does not take.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request field the endpoint understands but does not do (`n` above 1, `tools` on the
+    /// OpenAI-compatible API): refused rather than silently ignored.
+    #[error("{0}")]
+    UnsupportedParameter(String),
     /// Something failed inside; the cause is logged with the request id.
     #[error("something went wrong on our side; please try again")]
     Internal(String),
@@ -54,6 +58,9 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::UnsupportedParameter(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_parameter")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }

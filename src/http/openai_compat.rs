@@ -6,7 +6,10 @@
 //! its `system` and `developer` messages are ignored: the bot's instructions are askdesk's own,
 //! and text from a caller (who may relay a customer) is never followed as instructions.
 //! Sampling fields (`temperature`, `max_tokens`, `user`, ...) are accepted and ignored, since
-//! clients send many of them and the answer comes from the tenant's knowledge base.
+//! clients send many of them and the answer comes from the tenant's knowledge base. Fields that
+//! ask for something askdesk does not do (`n` above 1, `tools`/`functions`, a `response_format`
+//! other than text) are refused with 422 `unsupported_parameter`, so a client does not take a
+//! plain answer for what it asked. `stream_options.include_usage` adds the usage chunk.
 //!
 //! Each exchange is stored as a new conversation (like the chat endpoint's first turn), so the
 //! admin views see API traffic and `POST /api/v1/feedback` accepts the returned `id`. Besides the
@@ -42,6 +45,59 @@ pub struct CompletionRequest {
     /// Answer as `chat.completion.chunk` Server-Sent Events ending with `data: [DONE]`.
     #[serde(default)]
     stream: Option<bool>,
+    /// `include_usage`: a last chunk with empty `choices` and the `usage` counts.
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+    /// Only 1: askdesk gives one answer.
+    #[serde(default)]
+    n: Option<u32>,
+    /// Not supported (refused when given).
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    tools: Option<Value>,
+    /// Not supported (refused when given).
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    tool_choice: Option<Value>,
+    /// Not supported (refused when given).
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    functions: Option<Value>,
+    /// Only `{"type": "text"}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    response_format: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
+}
+
+impl CompletionRequest {
+    /// Refuses the fields that ask for something askdesk does not do.
+    fn check_supported(&self) -> Result<(), ApiError> {
+        let unsupported = |what: &str| Err(ApiError::UnsupportedParameter(what.into()));
+        if self.n.is_some_and(|n| n != 1) {
+            return unsupported("n: askdesk gives one answer per request (n = 1)");
+        }
+        let given = |v: &Option<Value>| v.as_ref().is_some_and(|v| !v.is_null());
+        for (name, value) in [
+            ("tools", &self.tools),
+            ("tool_choice", &self.tool_choice),
+            ("functions", &self.functions),
+        ] {
+            if given(value) {
+                return unsupported(&format!("{name}: askdesk does not call tools"));
+            }
+        }
+        let format = self.response_format.as_ref().filter(|v| !v.is_null());
+        if format.is_some_and(|f| f.get("type").and_then(Value::as_str) != Some("text")) {
+            return unsupported("response_format: askdesk answers in text only");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -199,7 +255,7 @@ pub async fn models(_: RequireApiKey, State(state): State<AppState>) -> Json<Mod
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown model (tenant)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 422, description = "Invalid messages", body = ErrorBody),
+        (status = 422, description = "Invalid messages (`invalid_input`), or a field askdesk does not do: `n` above 1, `tools`, `tool_choice`, `functions`, a non-text `response_format` (`unsupported_parameter`)", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
     )
 )]
@@ -212,6 +268,7 @@ pub async fn chat_completions(
         .pipeline
         .tenant(&req.model)
         .ok_or_else(|| ApiError::NotFound(format!("unknown model {:?}", req.model)))?;
+    req.check_supported()?;
     state.limits.check_tenant(&req.model)?;
     let (question, history) = conversation(&req.messages)?;
     let answer = state
@@ -244,7 +301,8 @@ pub async fn chat_completions(
         extra: extra(answer),
     };
     if req.stream.unwrap_or(false) {
-        Ok(stream(completion).into_response())
+        let usage = req.stream_options.is_some_and(|o| o.include_usage);
+        Ok(stream(completion, usage).into_response())
     } else {
         Ok(Json(completion_body(completion)).into_response())
     }
@@ -352,7 +410,7 @@ fn word_count(text: &str) -> usize {
 }
 
 fn completion_body(c: Completion) -> ChatCompletion {
-    let completion_words = word_count(&c.content);
+    let usage = usage(&c);
     ChatCompletion {
         id: c.id,
         object: "chat.completion",
@@ -366,12 +424,17 @@ fn completion_body(c: Completion) -> ChatCompletion {
             },
             finish_reason: "stop",
         }],
-        usage: Usage {
-            prompt_tokens: c.prompt_words,
-            completion_tokens: completion_words,
-            total_tokens: c.prompt_words + completion_words,
-        },
+        usage,
         askdesk: c.extra,
+    }
+}
+
+fn usage(c: &Completion) -> Usage {
+    let completion_words = word_count(&c.content);
+    Usage {
+        prompt_tokens: c.prompt_words,
+        completion_tokens: completion_words,
+        total_tokens: c.prompt_words + completion_words,
     }
 }
 
@@ -403,6 +466,7 @@ struct ChunkChoice {
 /// when the citation check changes the answer.
 fn stream(
     c: Completion,
+    include_usage: bool,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
     let chunk = |delta: Value, finish_reason: Option<&'static str>| CompletionChunk {
         id: &c.id,
@@ -427,10 +491,18 @@ fn stream(
     chunks_out.push(last);
     // Serialised straight to text, like the non-streamed completion, so both carry the same
     // numbers digit for digit.
+    // as OpenAI sends it: after the closing chunk, with no choices
+    let usage_chunk = include_usage.then(|| {
+        json!({"id": c.id, "object": "chat.completion.chunk", "created": c.created,
+               "model": c.model, "choices": [], "usage": usage(&c)})
+        .to_string()
+    });
     let events: Vec<Event> = chunks_out
         .iter()
-        .map(|chunk| Event::default().data(serde_json::to_string(chunk).unwrap_or_default()))
-        .chain(std::iter::once(Event::default().data("[DONE]")))
+        .map(|chunk| serde_json::to_string(chunk).unwrap_or_default())
+        .chain(usage_chunk)
+        .chain(std::iter::once("[DONE]".to_string()))
+        .map(|data| Event::default().data(data))
         .collect();
     Sse::new(futures_util::stream::iter(events.into_iter().map(Ok)))
         .keep_alive(KeepAlive::default())

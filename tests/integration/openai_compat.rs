@@ -231,6 +231,24 @@ fn the_askdesk_field_carries_outcome_citations_and_retrieved_passages() {
 }
 
 #[test]
+fn what_askdesk_does_is_accepted_as_its_defaults() {
+    let app = spawn_app();
+    for extra in [
+        json!({"n": 1}),
+        json!({"response_format": {"type": "text"}}),
+        json!({"tools": null, "temperature": 0.2, "user": "u-1"}),
+    ] {
+        let mut body = json!({"model": "fictart", "messages": [{"role": "user", "content": "how do I cancel?"}]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (status, reply) = raw(&app, "/v1/chat/completions", Some(API_KEY), Some(&body));
+        assert_eq!(status, 200, "{extra}: {reply}");
+        assert_eq!(reply["object"], "chat.completion");
+    }
+}
+
+#[test]
 fn models_lists_the_loaded_tenants() {
     let app = spawn_app();
     let (status, body) = raw(&app, "/v1/models", Some(API_KEY), None);
@@ -338,6 +356,43 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
         (413, Some("body_too_large")),
         "{body}"
     );
+
+    // what askdesk does not do is refused, not silently ignored
+    let ask = |extra: Value| {
+        let mut body =
+            json!({"model": "fictart", "messages": [{"role": "user", "content": "refund?"}]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        call(body)
+    };
+    for (extra, named) in [
+        (json!({"n": 2}), "n:"),
+        (
+            json!({"tools": [{"type": "function", "function": {"name": "refund"}}]}),
+            "tools",
+        ),
+        (json!({"tool_choice": "auto"}), "tool_choice"),
+        (json!({"functions": [{"name": "refund"}]}), "functions"),
+        (
+            json!({"response_format": {"type": "json_object"}}),
+            "response_format",
+        ),
+    ] {
+        let (status, body) = ask(extra.clone());
+        assert_eq!(
+            (status, error_code(&body)),
+            (422, Some("unsupported_parameter")),
+            "{extra}: {body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(named),
+            "{body}"
+        );
+    }
 
     // Exchanges are stored only after an answer, so none answered means none stored.
     assert_eq!(
@@ -449,6 +504,9 @@ fn the_official_python_client_gets_the_same_answer_streamed_or_not() {
             stream_ids[0], result["id"],
             "each call is its own stored exchange"
         );
+        // stream_options.include_usage: the client reads the closing usage chunk
+        assert_eq!(result["stream_usage"], result["usage"], "{result}");
+        assert!(result["usage"]["total_tokens"].as_u64().unwrap() > 0);
     }
 }
 

@@ -1,6 +1,6 @@
 """Asks askdesk one question through the official OpenAI Python client, once as a plain
-completion and once streamed, and prints one JSON line: {"text", "streamed_text", "id",
-"stream_ids"}. Used by tests/integration/openai_compat.rs to check that an unmodified OpenAI
+completion and once streamed with the usage chunk asked for, and prints one JSON line:
+{"text", "streamed_text", "id", "stream_ids", "usage", "stream_usage"}. Used by tests/integration/openai_compat.rs to check that an unmodified OpenAI
 client works against the OpenAI-compatible API.
 
 Usage: openai_client.py BASE_URL API_KEY TENANT QUESTION   (BASE_URL ends in /v1)
@@ -19,11 +19,15 @@ def main() -> None:
 
     completion = client.chat.completions.create(model=tenant, messages=messages)
 
-    streamed, stream_ids = [], set()
-    for chunk in client.chat.completions.create(model=tenant, messages=messages, stream=True):
+    streamed, stream_ids, stream_usage = [], set(), None
+    for chunk in client.chat.completions.create(
+        model=tenant, messages=messages, stream=True, stream_options={"include_usage": True}
+    ):
         stream_ids.add(chunk.id)
         if chunk.choices and chunk.choices[0].delta.content:
             streamed.append(chunk.choices[0].delta.content)
+        if chunk.usage is not None:
+            stream_usage = chunk.usage.model_dump()
 
     print(
         json.dumps(
@@ -32,6 +36,8 @@ def main() -> None:
                 "id": completion.id,
                 "streamed_text": "".join(streamed),
                 "stream_ids": sorted(stream_ids),
+                "usage": completion.usage.model_dump(),
+                "stream_usage": stream_usage,
             }
         )
     )
