@@ -23,7 +23,7 @@ use crate::store::{
 
 /// Rows listed when the request gives no `limit`.
 const DEFAULT_LIMIT: u32 = 100;
-/// Most rows one request lists; a larger `limit` is capped to it.
+/// Most rows one request lists; a larger `limit` is refused, as the OpenAPI document says.
 const MAX_LIMIT: u32 = 500;
 
 /// The query parameters of the list endpoints, all optional, validated by hand so every
@@ -48,7 +48,7 @@ impl ListQuery {
         match self.limit.as_deref() {
             None => Ok(DEFAULT_LIMIT),
             Some(raw) => match raw.parse::<u32>() {
-                Ok(n) if n > 0 => Ok(n.min(MAX_LIMIT)),
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
                 _ => Err(ApiError::Invalid(format!(
                     "limit must be a whole number from 1 to {MAX_LIMIT}"
                 ))),
@@ -201,7 +201,7 @@ impl<'a> From<&'a Ticket> for TicketSummary<'a> {
     params(
         ("status" = Option<TicketStatus>, Query, description = "Only tickets in this state"),
         ("tenant" = Option<String>, Query, description = "Only this brand's"),
-        ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500 (default 100)"),
     ),
     responses(
         (status = 200, description = "The tickets", body = TicketList),
@@ -283,7 +283,7 @@ pub async fn retry_ticket(
     params(
         ("rating" = Option<Rating>, Query, description = "Only this rating"),
         ("tenant" = Option<String>, Query, description = "Only this brand's"),
-        ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500 (default 100)"),
     ),
     responses(
         (status = 200, description = "The ratings", body = FeedbackList),
@@ -320,7 +320,7 @@ pub async fn feedback(
     params(
         ("tenant" = Option<String>, Query, description = "Only this brand's"),
         ("since" = Option<i64>, Query, description = "Only questions from this Unix time (ms) on"),
-        ("limit" = Option<u32>, Query, description = "1 to 500 (default 100)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500 (default 100)"),
     ),
     responses(
         (status = 200, description = "The groups", body = GapList),
@@ -424,12 +424,15 @@ pub async fn reindex(
     let request: ReindexRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReindexRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ApiError::Invalid(format!(
-                "the body must be {{\"tenant\": \"ID\"}} or empty: {e}"
-            )),
-            _ => ApiError::BadRequest("the request body is not valid JSON".into()),
-        })?
+        // `null` is "no body", as the OpenAPI document allows
+        serde_json::from_slice::<Option<ReindexRequest>>(&body)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => ApiError::Invalid(format!(
+                    "the body must be {{\"tenant\": \"ID\"}}, null or empty: {e}"
+                )),
+                _ => ApiError::BadRequest("the request body is not valid JSON".into()),
+            })?
+            .unwrap_or_default()
     };
     if let Some(id) = &request.tenant {
         if !is_valid_tenant_id(id) {

@@ -22,7 +22,9 @@ use crate::store::{random_id, StoredMessage};
 pub struct ChatRequest {
     /// The brand (tenant id).
     pub tenant: String,
-    /// The customer's message: 1 to 4,000 characters, no control characters.
+    /// The customer's message: 1 to 4,000 characters, not only white space, no control
+    /// characters.
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub message: String,
     /// Absent on the first turn; later turns name the conversation the first reply created.
     pub conversation_id: Option<String>,

@@ -252,6 +252,7 @@ pub struct FeedbackRequest {
         (status = 204, description = "Stored"),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 404, description = "Unknown message", body = ErrorBody),
+        (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "Invalid rating or comment", body = ErrorBody),
     )
 )]

@@ -103,6 +103,9 @@ fn admin_routes_refuse_requests_without_the_admin_key() {
         None,
     );
     assert_eq!((status, error_code(&body)), (404, "not_found"), "{body}");
+    // a `null` body is no body, as the OpenAPI document allows
+    let (status, body) = admin(&app, "POST", "/api/admin/reindex", Some(&Value::Null));
+    assert_eq!(status, 200, "{body}");
     // the scheme's name is case-insensitive (RFC 7235), the key is not
     let lowercase = format!("bearer {ADMIN_KEY}");
     let reply = app.request(
@@ -258,7 +261,13 @@ fn tickets_are_listed_and_filtered_and_a_failed_one_is_retried_to_the_inbox() {
     assert_eq!(only("tenant=stable-diffusion-web"), [account.id.as_str()]);
     assert!(only("status=failed&tenant=stable-diffusion-web").is_empty());
     assert_eq!(only("limit=1"), [account.id.as_str()]);
-    for bad in ["status=lost", "limit=abc", "limit=0"] {
+    for bad in [
+        "status=lost",
+        "limit=abc",
+        "limit=0",
+        "limit=501",
+        "limit=4294967296",
+    ] {
         let (status, body) = admin(&app, "GET", &format!("/api/admin/tickets?{bad}"), None);
         assert_eq!(
             (status, error_code(&body)),
