@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+# The checks of `decision::decide` under which the answerability model decides (a row without a
+# `check`, from an older dump, is kept).
+MODEL_DECIDES = ("answered", "confidence")
 TARGETS = [0.70, 0.75, 0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99]
 # Precision measured on the top few percent of rows is mostly noise (a handful of rows), so
 # neither the monotone check nor the chosen threshold may rest on less than this share.
@@ -54,6 +57,10 @@ def load(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
                 sys.exit(f"{where}: bad row ({e!r})")
             if label not in (0, 1) or isinstance(label, bool):
                 sys.exit(f"{where}: label must be 0 or 1, got {label!r}")
+            # A question an intent or word rule hands over never reaches this model: fitting or
+            # calibrating on it would count hand-overs the model does not make.
+            if row.get("check", "confidence") not in MODEL_DECIDES:
+                continue
             keys = sorted(feats)
             if names is None:
                 names = keys
