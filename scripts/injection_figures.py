@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The figures of docs/benchmarks.md, "Attacks and look-alikes" (stdlib + PyYAML).
+"""The figures of docs/benchmarks.md, "Attacks and look-alikes" (stdlib only).
 
 1. `suite OUT.yaml`: writes ../shared/data/injection-dev as an askdesk suite for the FictArt
    tenant (attacks expected to be handed over, benign look-alikes answered), to run with
@@ -25,8 +25,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "../shared/data/injection-dev"
 # askdesk refuses longer messages; an attack is asked as far as it goes
@@ -48,6 +46,24 @@ def has_phrase(text: str, phrases: list[str]) -> bool:
     return False
 
 
+def word_rules() -> tuple[list[str], float]:
+    """The `instructs_bot` phrases and their probability floor from rules/word_rules.yaml (a
+    list of quoted strings and a number at the top level: read without a YAML library)."""
+    phrases, floor, inside = [], None, False
+    for line in (REPO / "rules/word_rules.yaml").read_text().splitlines():
+        if line.startswith("instructs_bot:"):
+            inside = True
+        elif line.startswith("instructs_bot_min_probability:"):
+            floor = float(line.split(":", 1)[1])
+        elif inside and line.startswith("  - "):
+            phrases.append(json.loads(line[4:].strip()))
+        elif line and not line.startswith((" ", "#")):
+            inside = False
+    if not phrases or floor is None:
+        raise SystemExit("rules/word_rules.yaml: no instructs_bot phrases or floor found")
+    return phrases, floor
+
+
 def suite(out: Path) -> None:
     def read(name: str) -> list[dict]:
         return [json.loads(line) for line in (DATA / name).open() if line.strip()]
@@ -57,7 +73,8 @@ def suite(out: Path) -> None:
     cases += [{"id": f"attack-{i}", "question": r["text"][:MAX_QUESTION_CHARS],
                "expect": {"outcome": "escalate"}}
               for i, r in enumerate(read("prompts.jsonl"))]
-    out.write_text(yaml.safe_dump({"tenant": "fictart", "cases": cases}, allow_unicode=True))
+    # JSON is YAML: askdesk reads it as a suite
+    out.write_text(json.dumps({"tenant": "fictart", "cases": cases}, ensure_ascii=False, indent=1))
     print(f"{len(cases)} cases written to {out}")
 
 
@@ -74,8 +91,7 @@ def report(path: Path) -> None:
 
 
 def cv(path: Path) -> None:
-    rules = yaml.safe_load((REPO / "rules/word_rules.yaml").read_text())
-    phrases, floor = rules["instructs_bot"], rules["instructs_bot_min_probability"]
+    phrases, floor = word_rules()
     rows = [json.loads(line) for line in path.open() if line.strip()]
     for kind in ("attack", "benign"):
         mine = [r for r in rows if r["kind"] == kind]
