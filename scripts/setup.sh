@@ -98,15 +98,17 @@ setup_peer() {
 
 # What the integration tests run against: a real SMTP server (aiosmtpd) on loopback, and the
 # official OpenAI Python client calling askdesk's OpenAI-compatible API, and a validator for the
-# OpenAPI document askdesk serves (against the OpenAPI 3.1 schema). The stamp's number goes
+# OpenAPI document askdesk serves (against the OpenAPI 3.1 schema) and schemathesis, which tests
+# the service against that document. The stamp's number goes
 # up with the package list, so an existing venv gets what was added (pip keeps what is there).
 setup_test() {
   local venv="$CACHE/test-venv"
-  local stamp="$venv/.askdesk-test-3"
+  local stamp="$venv/.askdesk-test-4"
   if [ -f "$stamp" ]; then return 0; fi
-  log "setting up $venv (aiosmtpd, openai and openapi-spec-validator for the integration tests)"
+  log "setting up $venv (aiosmtpd, openai, openapi-spec-validator and schemathesis for the integration tests)"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet aiosmtpd==1.4.6 openai==3.54.0 openapi-spec-validator==0.9.0
+  "$venv/bin/pip" install --quiet aiosmtpd==1.4.6 openai==3.54.0 openapi-spec-validator==0.9.0 \
+    schemathesis==4.32.5
   touch "$stamp"
 }
 
