@@ -16,7 +16,8 @@ mod request;
 mod rewrite;
 
 pub use confidence::ConfidenceModel;
-pub use decision::{AnswerSignals, Check, Decision, ModelVerdict, WordRules};
+use decision::ModelVerdict;
+pub use decision::{AnswerSignals, Check, Decision, WordRules};
 pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};
 pub use intents::{BrandExamples, Intent, IntentModel, IntentScores, Source as IntentSource};

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use super::chat::{history, open_conversation};
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
-use crate::answer::Decision;
 use crate::answer::{has_control_characters, EscalationReason, Role};
 use crate::knowledge::is_plausible_email;
 use crate::store::{Attachment, HandoffValue, NewTicket, Rating, StoredMessage};
+
+/// Longest note or handoff field value accepted.
+const MAX_FIELD_CHARS: usize = 4000;
 
 /// A note or field value goes into the team's email as it is: at most [`MAX_FIELD_CHARS`]
 /// characters, and no control characters (as chat refuses them).
@@ -32,30 +34,15 @@ fn check_text(name: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The bot's reply that ended the conversation, when it was a hand-over.
-struct HandedOver {
-    reason: String,
-    confidence: f32,
-    decision: Option<Decision>,
-}
-
-/// A customer who fills in the form after the bot handed over is following that hand-over: the
-/// ticket keeps the bot's reason and decision, so the team sees why the bot did not answer. After
-/// an answer (or with no chat), the customer is the one asking for a person.
-fn last_hand_over(messages: &[StoredMessage]) -> Option<HandedOver> {
+/// The bot's reason and reply when its last reply was a hand-over. A customer who fills in the
+/// form after it is following that hand-over: the ticket keeps the bot's reason and decision,
+/// so the team sees why the bot did not answer. After an answer (or with no chat), the customer
+/// is the one asking for a person.
+fn last_hand_over(messages: &[StoredMessage]) -> Option<(&str, &StoredMessage)> {
     let last = messages.iter().rev().find(|m| m.role == Role::Assistant)?;
-    if last.outcome.as_deref() != Some("escalate") {
-        return None;
-    }
-    Some(HandedOver {
-        reason: last.reason.clone()?,
-        confidence: last.confidence.unwrap_or(0.0),
-        decision: last.decision.clone(),
-    })
+    let reason = last.reason.as_deref()?;
+    (last.outcome.as_deref() == Some("escalate")).then_some((reason, last))
 }
-
-/// Longest note or handoff field value accepted.
-const MAX_FIELD_CHARS: usize = 4000;
 
 /// A customer's request for a person.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -167,7 +154,18 @@ pub async fn escalate(
         }
         None => Vec::new(),
     };
-    let handed_over = last_hand_over(&messages);
+    let (reason, confidence, decision) = match last_hand_over(&messages) {
+        Some((reason, bot)) => (
+            reason.to_string(),
+            bot.confidence.unwrap_or(0.0),
+            bot.decision.clone(),
+        ),
+        None => (
+            EscalationReason::RequestedHuman.as_str().to_string(),
+            0.0,
+            None,
+        ),
+    };
     let transcript = history(messages);
     let question = transcript
         .iter()
@@ -184,12 +182,9 @@ pub async fn escalate(
         question,
         transcript,
         passages: Vec::new(),
-        reason: handed_over.as_ref().map_or_else(
-            || EscalationReason::RequestedHuman.as_str().to_string(),
-            |h| h.reason.clone(),
-        ),
-        confidence: handed_over.as_ref().map_or(0.0, |h| h.confidence),
-        decision: handed_over.and_then(|h| h.decision),
+        reason,
+        confidence,
+        decision,
         contact_email: Some(req.contact_email.clone()),
         note: req.note.clone(),
         fields,
