@@ -171,7 +171,8 @@ pub struct DraftArgs {
     /// Only this tenant.
     #[arg(long)]
     pub tenant: Option<String>,
-    /// The configuration; its data folder holds the store (askdesk.db).
+    /// The configuration; its `database_url` (by default askdesk.db in the data folder) is the
+    /// store.
     #[command(flatten)]
     pub folders: Folders,
     /// Write the one tenant's draft to this file.
@@ -314,8 +315,7 @@ fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     let mailer = crate::escalate::mailer(&config.smtp, &config.data).map_err(anyhow::Error::msg)?;
     let from = crate::escalate::from_address(&config.smtp).map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async move {
-        let store: Arc<dyn crate::store::Store> =
-            Arc::new(crate::store::SqliteStore::open(&config.data.join("askdesk.db")).await?);
+        let store = crate::store::open(config.database_url().expose()).await?;
         let outbox = Arc::new(crate::escalate::Outbox::new(
             Arc::clone(&store),
             mailer,

@@ -174,13 +174,15 @@ pub fn gate_status(
 /// exists is never overwritten: it may hold a lead's decisions.
 pub fn draft(args: DraftArgs) -> anyhow::Result<u8> {
     let since = eval::draft::parse_date(&args.since).map_err(InputError)?;
-    let db = args.folders.load()?.data.join("askdesk.db");
-    if !db.is_file() {
-        return Err(InputError(format!("no store at {} (see --data)", db.display())).into());
+    let config = args.folders.load()?;
+    let default_file = config.data.join("askdesk.db");
+    if config.database_url.is_none() && !default_file.is_file() {
+        let shown = default_file.display();
+        return Err(InputError(format!("no store at {shown} (see --data)")).into());
     }
     let cases = crate::cli::runtime()?.block_on(async {
-        let store = crate::store::SqliteStore::open(&db).await?;
-        eval::draft::collect(&store, since, args.tenant.as_deref()).await
+        let store = crate::store::open(config.database_url().expose()).await?;
+        eval::draft::collect(store.as_ref(), since, args.tenant.as_deref()).await
     })?;
     if args.out.is_some() && cases.len() > 1 {
         return Err(InputError("--out writes one tenant's draft: add --tenant".into()).into());

@@ -62,6 +62,11 @@ pub struct ServiceConfig {
     pub knowledge: PathBuf,
     /// Data folder: indexes, caches, the SQLite store, the `.eml` outbox.
     pub data: PathBuf,
+    /// The store: `sqlite://PATH` or `postgres://…` (several replicas share one PostgreSQL
+    /// database). Unset: the SQLite file `askdesk.db` in the data folder. A secret, since a
+    /// server URL can carry a password.
+    #[serde(deserialize_with = "non_blank_secret")]
+    pub database_url: Option<Secret>,
     /// Static files served at `/` (widget and demo pages).
     pub web: PathBuf,
     pub keys: KeysConfig,
@@ -77,6 +82,7 @@ impl Default for ServiceConfig {
             bind: "127.0.0.1:8080".into(),
             knowledge: "knowledge".into(),
             data: "data".into(),
+            database_url: None,
             web: "web".into(),
             keys: KeysConfig::default(),
             rate_limit: RateLimitConfig::default(),
@@ -254,6 +260,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ASKDESK_BIND", "bind"),
     ("ASKDESK_KNOWLEDGE", "knowledge"),
     ("ASKDESK_DATA", "data"),
+    ("ASKDESK_DATABASE_URL", "database_url"),
     ("ASKDESK_WEB", "web"),
     ("ASKDESK_ADMIN_KEY", "keys.admin"),
     ("ASKDESK_API_KEYS", "keys.api"),
@@ -389,6 +396,16 @@ impl ServiceConfig {
             .merge(EnvOverrides::read(env))
             .extract_lossy()
             .map_err(describe)
+    }
+
+    /// The store's URL: `database_url`, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> Secret {
+        self.database_url.clone().unwrap_or_else(|| {
+            Secret::new(format!(
+                "sqlite://{}",
+                self.data.join("askdesk.db").display()
+            ))
+        })
     }
 
     /// The keys the HTTP service accepts.

@@ -20,6 +20,10 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// How often the worker looks for due tickets when nothing wakes it.
     pub poll_interval: Duration,
+    /// How long a worker holds the tickets it claimed before another worker (on this replica
+    /// or another) may take them: far longer than sending a batch takes (SMTP times out after
+    /// 15 s per ticket), so only a worker that died loses its claim.
+    pub claim_lease: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -29,6 +33,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(15 * 60),
             max_attempts: 20,
             poll_interval: Duration::from_secs(1),
+            claim_lease: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -40,6 +45,9 @@ impl RetryPolicy {
         self.first_delay.saturating_mul(factor).min(self.max_delay)
     }
 }
+
+/// Tickets one claim takes: small, so a batch is sent well inside the claim's lease.
+const CLAIM_BATCH: u32 = 10;
 
 /// Delivers due tickets; `wake()` after storing a ticket makes it try at once.
 pub struct Outbox {
@@ -70,39 +78,54 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// One pass: tries every due ticket once. Returns how many were sent.
+    /// One pass: claims due tickets a batch at a time and tries each once, until none is due.
+    /// Returns how many were sent.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let mut sent = 0;
-        for ticket in self.store.due_tickets(now_ms(), 50).await? {
-            let attachments = self.store.attachments(&ticket.id).await?;
-            let result = match render(&ticket, &attachments, &self.from) {
-                Ok(email) => self.mailer.send(&ticket.id, &email).await,
-                Err(e) => Err(e),
-            };
-            let failures = ticket.attempts + 1;
-            let delivery = match result {
-                Ok(()) => {
-                    sent += 1;
-                    Delivery::Sent
-                }
-                Err(MailError::Permanent(error)) => Delivery::Failed { error },
-                Err(MailError::Transient(error)) if failures >= self.policy.max_attempts => {
-                    Delivery::Failed { error }
-                }
-                Err(MailError::Transient(error)) => Delivery::Retry {
-                    error,
-                    at: now_ms() + self.policy.delay(failures).as_millis() as i64,
-                },
-            };
-            if let Delivery::Sent = delivery {
-                tracing::info!(ticket = %ticket.id, tenant = %ticket.content.tenant, "handoff email sent");
-            } else {
-                tracing::warn!(ticket = %ticket.id, attempt = failures, "handoff email not delivered yet");
-            }
-            self.store
-                .record_delivery(&ticket.id, delivery, now_ms())
+        loop {
+            let lease = self.policy.claim_lease.as_millis() as i64;
+            let batch = self
+                .store
+                .claim_due_tickets(now_ms(), lease, CLAIM_BATCH)
                 .await?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            for ticket in batch {
+                sent += usize::from(self.deliver(ticket).await?);
+            }
         }
+    }
+
+    /// One delivery attempt of a claimed ticket, recorded (which releases the claim). True when
+    /// it was sent.
+    async fn deliver(&self, ticket: crate::store::Ticket) -> Result<bool, StoreError> {
+        let attachments = self.store.attachments(&ticket.id).await?;
+        let result = match render(&ticket, &attachments, &self.from) {
+            Ok(email) => self.mailer.send(&ticket.id, &email).await,
+            Err(e) => Err(e),
+        };
+        let failures = ticket.attempts + 1;
+        let delivery = match result {
+            Ok(()) => Delivery::Sent,
+            Err(MailError::Permanent(error)) => Delivery::Failed { error },
+            Err(MailError::Transient(error)) if failures >= self.policy.max_attempts => {
+                Delivery::Failed { error }
+            }
+            Err(MailError::Transient(error)) => Delivery::Retry {
+                error,
+                at: now_ms() + self.policy.delay(failures).as_millis() as i64,
+            },
+        };
+        let sent = delivery == Delivery::Sent;
+        if sent {
+            tracing::info!(ticket = %ticket.id, tenant = %ticket.content.tenant, "handoff email sent");
+        } else {
+            tracing::warn!(ticket = %ticket.id, attempt = failures, "handoff email not delivered yet");
+        }
+        self.store
+            .record_delivery(&ticket.id, delivery, now_ms())
+            .await?;
         Ok(sent)
     }
 

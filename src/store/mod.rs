@@ -1,10 +1,15 @@
 //! Persistence behind the [`Store`] trait: conversations, messages, tickets (the email outbox)
-//! and feedback. SQLite is the embedded default ([`SqliteStore`]); the trait is the seam for a
-//! PostgreSQL implementation when several replicas share one database.
+//! and feedback. SQLite is the embedded default ([`SqliteStore`]); PostgreSQL
+//! ([`PostgresStore`]) lets several replicas share one database. [`open`] picks one by URL.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,14 +47,6 @@ impl TicketStatus {
             TicketStatus::Pending => "pending",
             TicketStatus::Sent => "sent",
             TicketStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "sent" => TicketStatus::Sent,
-            "failed" => TicketStatus::Failed,
-            _ => TicketStatus::Pending,
         }
     }
 }
@@ -219,8 +216,16 @@ pub trait Store: Send + Sync {
         tenant: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Ticket>, StoreError>;
-    /// Pending tickets whose next attempt is due at `now`, oldest first.
-    async fn due_tickets(&self, now: i64, limit: u32) -> Result<Vec<Ticket>, StoreError>;
+    /// Claims up to `limit` pending tickets whose next attempt is due at `now` and that no
+    /// worker holds, for `lease_ms`: until then no other worker (on any replica) gets them.
+    /// Oldest first. [`Store::record_delivery`] releases the claim; a worker that dies before
+    /// it leaves a claim that expires, and the ticket is claimed again.
+    async fn claim_due_tickets(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError>;
     async fn record_delivery(
         &self,
         id: &str,
@@ -274,6 +279,22 @@ pub trait Store: Send + Sync {
         since: Option<i64>,
         limit: u32,
     ) -> Result<Vec<UnansweredQuestion>, StoreError>;
+}
+
+/// Opens the store `url` names: `sqlite://PATH` (a file, created if missing) or
+/// `postgres://…` / `postgresql://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::open(url).await?));
+    }
+    Err(StoreError::Database(
+        "database_url must start with sqlite:// or postgres://".into(),
+    ))
 }
 
 /// A random identifier: `prefix` then `bytes` random bytes in lowercase hex.

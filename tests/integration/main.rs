@@ -18,3 +18,4 @@ mod openai_compat;
 mod openapi;
 mod real_llm;
 mod smtp;
+mod store_contract;
