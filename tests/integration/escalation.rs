@@ -249,3 +249,84 @@ fn undeliverable_tickets_are_marked_failed_and_can_be_retried() {
         assert!(bad.last_error.unwrap().contains("support address"));
     });
 }
+
+#[test]
+fn outbox_workers_on_two_replicas_send_each_ticket_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(free_port(), dir.path());
+    runtime().block_on(async {
+        let db = crate::store_contract::TestDatabase::postgres().await;
+        let tickets = 60;
+        for n in 0..tickets {
+            let new = crate::store_contract::new_ticket("acme", &format!("question {n}"));
+            db.store.create_ticket(new, Vec::new()).await.unwrap();
+        }
+        // two replicas: each its own connection pool and worker, one database, one mail server
+        let replica = |store: Arc<dyn Store>| {
+            let mailer = Arc::new(SmtpMailer::from_url(&server.url()).unwrap());
+            Arc::new(Outbox::new(store, mailer, from(), fast_retries()))
+        };
+        let first = replica(db.store.clone());
+        let second = replica(askdesk::store::open(&db.url).await.unwrap());
+        let (a, b) = tokio::join!(
+            tokio::spawn(async move { first.deliver_due().await.unwrap() }),
+            tokio::spawn(async move { second.deliver_due().await.unwrap() })
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            a + b,
+            tickets,
+            "every ticket sent, by one replica or the other"
+        );
+        let messages = server.wait_for_messages(tickets);
+        let ids: std::collections::HashSet<_> = messages
+            .iter()
+            .map(|raw| header(raw, "Message-ID").unwrap())
+            .collect();
+        assert_eq!(messages.len(), tickets, "no ticket sent twice");
+        assert_eq!(ids.len(), tickets, "one Message-ID per ticket");
+        let counts = db.store.ticket_counts().await.unwrap();
+        assert_eq!(counts[1], (TicketStatus::Sent, tickets as u64));
+        db.remove().await;
+    });
+}
+
+#[test]
+fn a_resend_after_a_crash_between_send_and_record_carries_the_same_message_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(free_port(), dir.path());
+    runtime().block_on(async {
+        let db = crate::store_contract::TestDatabase::postgres().await;
+        let new = crate::store_contract::new_ticket("acme", "sent before the crash");
+        let ticket = db.store.create_ticket(new, Vec::new()).await.unwrap();
+        let mailer = Arc::new(SmtpMailer::from_url(&server.url()).unwrap());
+        // a worker claims the ticket with a short lease, sends it and dies before recording it
+        let claimed = db
+            .store
+            .claim_due_tickets(askdesk::store::now_ms(), 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        let email = askdesk::escalate::render(&claimed[0], &[], &from()).unwrap();
+        askdesk::escalate::Mailer::send(mailer.as_ref(), &ticket.id, &email)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // its lease has ended: another replica's worker takes the ticket and sends it again
+        let other = askdesk::store::open(&db.url).await.unwrap();
+        let outbox = Outbox::new(other, mailer, from(), fast_retries());
+        assert_eq!(outbox.deliver_due().await.unwrap(), 1);
+        let messages = server.wait_for_messages(2);
+        let ids: Vec<_> = messages
+            .iter()
+            .map(|raw| header(raw, "Message-ID").unwrap())
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(
+            ids[0], ids[1],
+            "the team's mail client can fold the two into one"
+        );
+        assert!(ids[0].contains(&ticket.id));
+        db.remove().await;
+    });
+}
