@@ -17,9 +17,7 @@ use crate::answer::Decision;
 use crate::engine::{ReindexError, ReindexReport};
 use crate::gaps::{group_by_similarity, SIMILARITY_THRESHOLD};
 use crate::knowledge::{is_valid_tenant_id, without_brand};
-use crate::store::{
-    now_ms, FeedbackRecord, Rating, StoreError, Ticket, TicketStatus, UnansweredQuestion,
-};
+use crate::store::{now_ms, FeedbackRecord, Rating, Ticket, TicketStatus, UnansweredQuestion};
 
 /// Rows listed when the request gives no `limit`.
 const DEFAULT_LIMIT: u32 = 100;
@@ -97,10 +95,6 @@ impl ListQuery {
             })
             .transpose()
     }
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    ApiError::Internal(e.to_string())
 }
 
 /// A ticket as the console lists it (no transcript or passages: those are in the email).
@@ -219,7 +213,7 @@ pub async fn tickets(
         .store
         .tickets(query.status()?, query.tenant.as_deref(), query.limit()?)
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     let list = TicketList {
         tickets: tickets.iter().map(TicketSummary::from).collect(),
     };
@@ -250,13 +244,13 @@ pub async fn retry_ticket(
         .store
         .ticket(&id)
         .await
-        .map_err(store_error)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::NotFound(format!("unknown ticket {id:?}")))?;
     if !state
         .store
         .retry_ticket(&id, now_ms())
         .await
-        .map_err(store_error)?
+        .map_err(ApiError::from)?
     {
         return Err(ApiError::Conflict(format!(
             "ticket {id} is {}; only failed tickets can be retried",
@@ -306,7 +300,7 @@ pub async fn feedback(
             query.limit()?,
         )
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     Ok(Json(FeedbackList { feedback }))
 }
 
@@ -338,7 +332,7 @@ pub async fn gaps(
         .store
         .low_confidence_questions(query.tenant.as_deref(), query.since()?, query.limit()?)
         .await
-        .map_err(store_error)?;
+        .map_err(ApiError::from)?;
     let pipeline = state.pipeline.clone();
     let groups = tokio::task::spawn_blocking(move || group_questions(&pipeline, &questions))
         .await

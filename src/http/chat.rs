@@ -72,18 +72,14 @@ pub async fn open_conversation(
         .store
         .conversation(id)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)?
         .filter(|(owner, _)| owner == tenant)
         .ok_or_else(|| ApiError::NotFound("unknown conversation".into()))?;
     match token {
         Some(token) if token_hash(token) == hash => {}
         _ => return Err(ApiError::Forbidden),
     }
-    state
-        .store
-        .messages(id)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    state.store.messages(id).await.map_err(ApiError::from)
 }
 
 /// The last [`HISTORY_TURNS`] turns of `messages`, starting with a customer's turn.
@@ -211,7 +207,7 @@ async fn prepare_turn(
                     req.contact_email.as_deref(),
                 )
                 .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(ApiError::from)?;
             (id, Some(token), Vec::new())
         }
     };
@@ -250,7 +246,7 @@ pub(super) async fn finish_turn(
                 .store
                 .create_ticket(ticket, Vec::new())
                 .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(ApiError::from)?;
             state.outbox.wake();
             Some(ticket.id)
         }
@@ -262,7 +258,7 @@ pub(super) async fn finish_turn(
         .store
         .append_exchange(&turn.conversation_id, turn.message.trim(), &reply)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::from)?;
     Ok((message_id, ticket_id))
 }
 

@@ -39,6 +39,10 @@ pub enum ApiError {
     /// OpenAI-compatible API): refused rather than silently ignored.
     #[error("{0}")]
     UnsupportedParameter(String),
+    /// The database cannot be reached just now; the client should retry after a few seconds
+    /// (sent as `Retry-After`). Nothing was stored.
+    #[error("the service is briefly unavailable; please try again in a few seconds")]
+    Unavailable,
     /// Something failed inside; the cause is logged with the request id.
     #[error("something went wrong on our side; please try again")]
     Internal(String),
@@ -62,6 +66,7 @@ impl ApiError {
             ApiError::UnsupportedParameter(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_parameter")
             }
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
@@ -77,7 +82,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable snake_case code: `bad_request`, `invalid_input`, `not_found`, `conflict`,
     /// `invalid_conversation_token`, `unauthorized`, `origin_not_allowed`, `rate_limited`,
-    /// `body_too_large`, `unsupported_media_type` or `internal_error`.
+    /// `body_too_large`, `unsupported_media_type`, `unsupported_parameter`, `unavailable` or
+    /// `internal_error`.
     pub code: &'static str,
     /// What was wrong, for a person; never internals.
     pub message: String,
@@ -104,12 +110,35 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
         let mut response = (status, Json(self.body())).into_response();
-        if let ApiError::RateLimited(seconds) = self {
+        let retry_after = match self {
+            ApiError::RateLimited(seconds) => Some(seconds.max(1)),
+            ApiError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
+    }
+}
+
+/// When a client should retry after the database was unreachable: long enough for a
+/// connection to come back, short enough that a customer waits only a moment.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 5;
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Database(cause) => ApiError::Internal(cause),
+        }
     }
 }
 
@@ -154,5 +183,27 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
         Ok(ApiJson(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_with_retry_after_and_no_internals() {
+        let lost = StoreError::from(sqlx::Error::PoolTimedOut);
+        assert!(matches!(lost, StoreError::Unavailable(_)), "{lost:?}");
+        let response = ApiError::from(lost).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+
+        let broken = ApiError::from(StoreError::from(sqlx::Error::Protocol("bad".into())));
+        assert!(matches!(broken, ApiError::Internal(_)));
+        assert_eq!(
+            broken.body().error.message,
+            "something went wrong on our side; please try again"
+        );
     }
 }

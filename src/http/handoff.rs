@@ -193,7 +193,7 @@ pub async fn escalate(
         .store
         .create_ticket(ticket, screenshots)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::from)?;
     state.outbox.wake();
     Ok((
         StatusCode::ACCEPTED,
@@ -270,7 +270,7 @@ pub async fn feedback(
         .await
         .map_err(|e| match e {
             crate::store::StoreError::NotFound => ApiError::NotFound("unknown message".into()),
-            other => ApiError::Internal(other.to_string()),
+            other => other.into(),
         })?;
     Ok(StatusCode::NO_CONTENT)
 }

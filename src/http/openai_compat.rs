@@ -363,7 +363,7 @@ async fn new_conversation(state: &AppState, tenant: &str) -> Result<String, ApiE
         .store
         .create_conversation(tenant, &token_hash(&token), None)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        .map_err(ApiError::from)
 }
 
 /// The answer followed by its sources, since OpenAI clients show only the message text.

@@ -21,12 +21,20 @@ pub enum StoreError {
     NotFound,
     #[error("database error: {0}")]
     Database(String),
+    /// The database cannot be reached just now (connection refused or lost, no free
+    /// connection in time): worth retrying, unlike a [`StoreError::Database`] error.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             other => StoreError::Database(other.to_string()),
         }
     }

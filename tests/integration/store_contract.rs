@@ -454,7 +454,7 @@ fn a_stored_value_the_store_does_not_know_is_an_error_not_a_default() {
 }
 
 #[test]
-fn an_unreachable_database_url_is_a_clear_error() {
+fn a_bad_or_unreachable_database_url_is_a_clear_error() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let Err(error) = askdesk::store::open("mysql://localhost/x").await else {
@@ -470,6 +470,6 @@ fn an_unreachable_database_url_is_a_clear_error() {
         else {
             panic!("nothing listens there");
         };
-        assert!(matches!(error, StoreError::Database(_)), "{error}");
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
     });
 }
