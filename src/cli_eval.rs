@@ -175,7 +175,7 @@ pub fn gate_status(
 pub fn draft(args: DraftArgs) -> anyhow::Result<u8> {
     let since = eval::draft::parse_date(&args.since).map_err(InputError)?;
     let config = args.folders.load()?;
-    let default_file = config.data.join("askdesk.db");
+    let default_file = config.default_store_file();
     if config.database_url.is_none() && !default_file.is_file() {
         let shown = default_file.display();
         return Err(InputError(format!("no store at {shown} (see --data)")).into());

@@ -398,14 +398,16 @@ impl ServiceConfig {
             .map_err(describe)
     }
 
-    /// The store's URL: `database_url`, or the SQLite file in the data folder.
+    /// The store's URL: `database_url`, or [`ServiceConfig::default_store_file`].
     pub fn database_url(&self) -> Secret {
         self.database_url.clone().unwrap_or_else(|| {
-            Secret::new(format!(
-                "sqlite://{}",
-                self.data.join("askdesk.db").display()
-            ))
+            Secret::new(format!("sqlite://{}", self.default_store_file().display()))
         })
+    }
+
+    /// The SQLite file the store is when `database_url` is unset.
+    pub fn default_store_file(&self) -> PathBuf {
+        self.data.join("askdesk.db")
     }
 
     /// The keys the HTTP service accepts.

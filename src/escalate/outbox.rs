@@ -82,8 +82,8 @@ impl Outbox {
     /// Returns how many were sent.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let mut sent = 0;
+        let lease = self.policy.claim_lease.as_millis() as i64;
         loop {
-            let lease = self.policy.claim_lease.as_millis() as i64;
             let batch = self
                 .store
                 .claim_due_tickets(now_ms(), lease, CLAIM_BATCH)

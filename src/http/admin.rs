@@ -66,20 +66,12 @@ impl ListQuery {
     }
 
     fn status(&self) -> Result<Option<TicketStatus>, ApiError> {
-        let statuses = [
-            TicketStatus::Pending,
-            TicketStatus::Sent,
-            TicketStatus::Failed,
-        ];
         self.status
             .as_deref()
             .map(|raw| {
-                statuses
-                    .into_iter()
-                    .find(|s| s.as_str() == raw)
-                    .ok_or_else(|| {
-                        ApiError::Invalid("status must be pending, sent or failed".into())
-                    })
+                TicketStatus::parse(raw).ok_or_else(|| {
+                    ApiError::Invalid("status must be pending, sent or failed".into())
+                })
             })
             .transpose()
     }
@@ -88,9 +80,7 @@ impl ListQuery {
         self.rating
             .as_deref()
             .map(|raw| {
-                [Rating::Up, Rating::Down]
-                    .into_iter()
-                    .find(|r| r.as_str() == raw)
+                Rating::parse(raw)
                     .ok_or_else(|| ApiError::Invalid("rating must be up or down".into()))
             })
             .transpose()
@@ -212,8 +202,7 @@ pub async fn tickets(
     let tickets = state
         .store
         .tickets(query.status()?, query.tenant.as_deref(), query.limit()?)
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     let list = TicketList {
         tickets: tickets.iter().map(TicketSummary::from).collect(),
     };
@@ -243,15 +232,9 @@ pub async fn retry_ticket(
     let ticket = state
         .store
         .ticket(&id)
-        .await
-        .map_err(ApiError::from)?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("unknown ticket {id:?}")))?;
-    if !state
-        .store
-        .retry_ticket(&id, now_ms())
-        .await
-        .map_err(ApiError::from)?
-    {
+    if !state.store.retry_ticket(&id, now_ms()).await? {
         return Err(ApiError::Conflict(format!(
             "ticket {id} is {}; only failed tickets can be retried",
             ticket.status.as_str()
@@ -299,8 +282,7 @@ pub async fn feedback(
             None,
             query.limit()?,
         )
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     Ok(Json(FeedbackList { feedback }))
 }
 
@@ -331,8 +313,7 @@ pub async fn gaps(
     let questions = state
         .store
         .low_confidence_questions(query.tenant.as_deref(), query.since()?, query.limit()?)
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     let pipeline = state.pipeline.clone();
     let groups = tokio::task::spawn_blocking(move || group_questions(&pipeline, &questions))
         .await

@@ -71,8 +71,7 @@ pub async fn open_conversation(
     let (_, hash) = state
         .store
         .conversation(id)
-        .await
-        .map_err(ApiError::from)?
+        .await?
         .filter(|(owner, _)| owner == tenant)
         .ok_or_else(|| ApiError::NotFound("unknown conversation".into()))?;
     match token {
@@ -206,8 +205,7 @@ async fn prepare_turn(
                     &token_hash(&token),
                     req.contact_email.as_deref(),
                 )
-                .await
-                .map_err(ApiError::from)?;
+                .await?;
             (id, Some(token), Vec::new())
         }
     };
@@ -242,11 +240,7 @@ pub(super) async fn finish_turn(
                 Some(email),
             );
             ticket.conversation_id = Some(turn.conversation_id.clone());
-            let ticket = state
-                .store
-                .create_ticket(ticket, Vec::new())
-                .await
-                .map_err(ApiError::from)?;
+            let ticket = state.store.create_ticket(ticket, Vec::new()).await?;
             state.outbox.wake();
             Some(ticket.id)
         }
@@ -257,8 +251,7 @@ pub(super) async fn finish_turn(
     let (_, message_id) = state
         .store
         .append_exchange(&turn.conversation_id, turn.message.trim(), &reply)
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
     Ok((message_id, ticket_id))
 }
 

@@ -189,11 +189,7 @@ pub async fn escalate(
         note: req.note.clone(),
         fields,
     };
-    let ticket = state
-        .store
-        .create_ticket(ticket, screenshots)
-        .await
-        .map_err(ApiError::from)?;
+    let ticket = state.store.create_ticket(ticket, screenshots).await?;
     state.outbox.wake();
     Ok((
         StatusCode::ACCEPTED,

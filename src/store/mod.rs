@@ -50,6 +50,17 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
+    pub const ALL: [TicketStatus; 3] = [
+        TicketStatus::Pending,
+        TicketStatus::Sent,
+        TicketStatus::Failed,
+    ];
+
+    /// The status `raw` names (as [`TicketStatus::as_str`] writes it), if any.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TicketStatus::Pending => "pending",
@@ -163,6 +174,13 @@ pub enum Rating {
 }
 
 impl Rating {
+    /// The rating `raw` names (as [`Rating::as_str`] writes it), if any.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Rating::Up, Rating::Down]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Rating::Up => "up",

@@ -24,12 +24,7 @@ fn unknown(column: &str, value: &str) -> sqlx::Error {
 }
 
 pub(super) fn status_from(raw: &str) -> Result<TicketStatus, sqlx::Error> {
-    match raw {
-        "pending" => Ok(TicketStatus::Pending),
-        "sent" => Ok(TicketStatus::Sent),
-        "failed" => Ok(TicketStatus::Failed),
-        other => Err(unknown("ticket status", other)),
-    }
+    TicketStatus::parse(raw).ok_or_else(|| unknown("ticket status", raw))
 }
 
 pub(super) fn role_from(raw: &str) -> Result<Role, sqlx::Error> {
@@ -41,11 +36,7 @@ pub(super) fn role_from(raw: &str) -> Result<Role, sqlx::Error> {
 }
 
 pub(super) fn rating_from(raw: &str) -> Result<Rating, sqlx::Error> {
-    match raw {
-        "up" => Ok(Rating::Up),
-        "down" => Ok(Rating::Down),
-        other => Err(unknown("rating", other)),
-    }
+    Rating::parse(raw).ok_or_else(|| unknown("rating", raw))
 }
 
 /// A ticket id customers can read out: "T-" and 12 upper-case hex digits (48 random bits).
@@ -318,11 +309,7 @@ macro_rules! sql_store {
                     sqlx::query_as("SELECT status, COUNT(*) FROM tickets GROUP BY status")
                         .fetch_all(&self.pool)
                         .await?;
-                Ok([
-                    TicketStatus::Pending,
-                    TicketStatus::Sent,
-                    TicketStatus::Failed,
-                ]
+                Ok(TicketStatus::ALL
                 .into_iter()
                 .map(|status| {
                     let count = rows
