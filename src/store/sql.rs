@@ -400,8 +400,10 @@ macro_rules! sql_store {
             }
 
             async fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+                // Insertion order, not time: a second exchange in the same millisecond would
+                // otherwise sort its question before the first exchange's reply.
                 let rows = sqlx::query(
-                    "SELECT * FROM messages WHERE conversation_id = $1 ORDER BY created_at, rowid",
+                    "SELECT * FROM messages WHERE conversation_id = $1 ORDER BY rowid",
                 )
                 .bind(conversation_id)
                 .fetch_all(&self.pool)
