@@ -254,29 +254,10 @@ fn run_simple(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// Loads the model and the tenants, printing one warning line per skipped tenant or document.
-pub(crate) fn open_engine(
-    options: &EngineOptions,
-    only: Option<&[String]>,
-) -> anyhow::Result<engine::Engine> {
-    let embedder = engine::load_embedder(&options.embedder)?;
-    let engine = engine::open(options, embedder, only)?;
-    for problem in &engine.problems {
-        eprintln!("warning: {problem}");
-    }
-    Ok(engine)
-}
-
-pub(crate) fn options(config: &ServiceConfig, progress: bool) -> EngineOptions {
-    let mut options = EngineOptions::new(&config.knowledge, Some(config.data.clone()));
-    options.progress = progress;
-    options
-}
-
 fn index(config: &ServiceConfig) -> anyhow::Result<()> {
-    let mut options = options(config, true);
+    let mut options = EngineOptions::for_service(config, true);
     options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
-    let engine = open_engine(&options, None)?;
+    let engine = engine::open_reporting(&options, None)?;
     for r in &engine.reports {
         println!(
             "{}: {} passages, {} texts embedded, {} in {:.2}s",
@@ -297,67 +278,23 @@ fn index(config: &ServiceConfig) -> anyhow::Result<()> {
 }
 
 fn serve(config: ServiceConfig) -> anyhow::Result<()> {
-    let mut options = options(&config, true);
-    options.embedder = crate::embed::EmbedderConfig::throughput_from_env();
-    let engine = open_engine(&options, None)?;
-    if engine.tenants.is_empty() {
-        anyhow::bail!(
-            "no tenant could be loaded from {}",
-            config.knowledge.display()
-        );
-    }
-    let mut pipeline = engine.pipeline();
-    if let Some(generator) = engine::generator(&config.llm, std::path::Path::new("prompts"))? {
-        println!("askdesk: answers are written by the LLM (llm.base_url)");
-        pipeline = pipeline.with_generator(generator);
-    }
-    let pipeline = Arc::new(pipeline);
-    let mailer = crate::escalate::mailer(&config.smtp, &config.data).map_err(anyhow::Error::msg)?;
-    let from = crate::escalate::from_address(&config.smtp).map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async move {
-        let store = crate::store::open(config.database_url().expose()).await?;
-        let outbox = Arc::new(crate::escalate::Outbox::new(
-            Arc::clone(&store),
-            mailer,
-            from,
-            crate::escalate::RetryPolicy::default(),
-        ));
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(Arc::clone(&outbox).run(wait_for(stopped.clone())));
-        let state = crate::http::AppState {
-            pipeline,
-            store,
-            outbox,
-            metrics: Default::default(),
-            keys: Arc::new(config.access_keys()),
-            cors: crate::http::CorsPolicy::new(&config.cors),
-            limits: Arc::new(crate::http::RateLimits::new(&config.rate_limit)),
-            web_dir: config.web.clone(),
-            knowledge_dir: config.knowledge.clone(),
-            data_dir: config.data.clone(),
-            reindexing: Default::default(),
-        };
-        let bind = &config.bind;
-        let listener = tokio::net::TcpListener::bind(bind)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+        let app = crate::startup::Application::build(&config).await?;
+        let pipeline = &app.state().desk.pipeline;
+        if pipeline.is_generative() {
+            println!("askdesk: answers are written by the LLM (llm.base_url)");
+        }
         println!(
             "askdesk: serving {} tenant(s) on http://{}",
-            engine.tenants.len(),
-            listener.local_addr()?
+            pipeline.retriever().tenant_ids().len(),
+            app.address()
         );
-        crate::http::serve(listener, state, async {
+        app.run_until_stopped(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
-        let _ = stop.send(true);
-        let _ = worker.await;
         anyhow::Ok(())
     })
-}
-
-async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|s| *s).await;
 }
 
 fn search(
@@ -368,8 +305,8 @@ fn search(
     json: bool,
     question: &str,
 ) -> anyhow::Result<()> {
-    let options = options(&folders.load()?, !json);
-    let engine = open_engine(&options, Some(std::slice::from_ref(&tenant)))?;
+    let options = EngineOptions::for_service(&folders.load()?, !json);
+    let engine = engine::open_reporting(&options, Some(std::slice::from_ref(&tenant)))?;
     let hits = engine.retriever.search(&tenant, question, k, mode)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&hits_json(&hits))?);
@@ -404,8 +341,8 @@ fn ask(
         }
         None => Vec::new(),
     };
-    let options = options(&config, !json);
-    let engine = open_engine(&options, Some(std::slice::from_ref(&tenant)))?;
+    let options = EngineOptions::for_service(&config, !json);
+    let engine = engine::open_reporting(&options, Some(std::slice::from_ref(&tenant)))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {
         pipeline = pipeline.with_generator(generator);

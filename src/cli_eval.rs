@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::{options, AnswerMode, DraftArgs, EvalArgs, InputError};
+use crate::cli::{AnswerMode, DraftArgs, EvalArgs, InputError};
 use crate::engine;
 use crate::eval::{self, Answerer, Comparison, Judge, Remote, Report, Suite};
 
@@ -126,8 +126,8 @@ fn in_process(
         }
     }
     let quiet = args.json.is_some() && args.markdown.is_none();
-    let options = options(config, !quiet);
-    let engine = crate::cli::open_engine(&options, Some(&tenants))?;
+    let options = engine::EngineOptions::for_service(config, !quiet);
+    let engine = engine::open_reporting(&options, Some(&tenants))?;
     let mut pipeline = engine.pipeline();
     if let Some(generator) = generator {
         pipeline = pipeline.with_generator(generator);

@@ -73,6 +73,8 @@ pub struct ServiceConfig {
     pub rate_limit: RateLimitConfig,
     pub llm: LlmSettings,
     pub smtp: SmtpSettings,
+    pub outbox: OutboxSettings,
+    pub replicas: ReplicaSettings,
     pub cors: CorsConfig,
 }
 
@@ -88,6 +90,8 @@ impl Default for ServiceConfig {
             rate_limit: RateLimitConfig::default(),
             llm: LlmSettings::default(),
             smtp: SmtpSettings::default(),
+            outbox: OutboxSettings::default(),
+            replicas: ReplicaSettings::default(),
             cors: CorsConfig::default(),
         }
     }
@@ -212,6 +216,69 @@ impl Default for SmtpSettings {
     }
 }
 
+/// How the outbox worker spaces delivery attempts (see [`crate::escalate::RetryPolicy`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// How often the worker looks for due tickets when no new ticket wakes it.
+    pub poll_interval_ms: u64,
+    /// Delay after the first failed attempt; doubled after each further failure.
+    pub first_retry_delay_ms: u64,
+    pub max_retry_delay_ms: u64,
+    /// After this many failed attempts a ticket is `failed` (an admin can retry it).
+    pub max_attempts: u32,
+    /// How long a claim on a ticket lasts before another worker may take it.
+    pub claim_lease_ms: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self::from(crate::escalate::RetryPolicy::default())
+    }
+}
+
+impl From<crate::escalate::RetryPolicy> for OutboxSettings {
+    fn from(p: crate::escalate::RetryPolicy) -> Self {
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            poll_interval_ms: ms(p.poll_interval),
+            first_retry_delay_ms: ms(p.first_delay),
+            max_retry_delay_ms: ms(p.max_delay),
+            max_attempts: p.max_attempts,
+            claim_lease_ms: ms(p.claim_lease),
+        }
+    }
+}
+
+impl OutboxSettings {
+    pub fn retry_policy(&self) -> crate::escalate::RetryPolicy {
+        use std::time::Duration;
+        crate::escalate::RetryPolicy {
+            first_delay: Duration::from_millis(self.first_retry_delay_ms),
+            max_delay: Duration::from_millis(self.max_retry_delay_ms),
+            max_attempts: self.max_attempts.max(1),
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(1)),
+            claim_lease: Duration::from_millis(self.claim_lease_ms.max(1)),
+        }
+    }
+}
+
+/// Several `askdesk serve` on one database.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicaSettings {
+    /// How often a replica looks whether another one re-indexed (then it re-indexes too).
+    pub follow_interval_ms: u64,
+}
+
+impl Default for ReplicaSettings {
+    fn default() -> Self {
+        Self {
+            follow_interval_ms: 5_000,
+        }
+    }
+}
+
 /// CORS of the public API; the allowed origins themselves are per tenant (`tenant.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -293,6 +360,21 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ASKDESK_LLM_TIMEOUT_MS", "llm.timeout_ms"),
     ("ASKDESK_SMTP_URL", "smtp.url"),
     ("ASKDESK_SMTP_FROM", "smtp.from"),
+    ("ASKDESK_OUTBOX_POLL_INTERVAL_MS", "outbox.poll_interval_ms"),
+    (
+        "ASKDESK_OUTBOX_FIRST_RETRY_DELAY_MS",
+        "outbox.first_retry_delay_ms",
+    ),
+    (
+        "ASKDESK_OUTBOX_MAX_RETRY_DELAY_MS",
+        "outbox.max_retry_delay_ms",
+    ),
+    ("ASKDESK_OUTBOX_MAX_ATTEMPTS", "outbox.max_attempts"),
+    ("ASKDESK_OUTBOX_CLAIM_LEASE_MS", "outbox.claim_lease_ms"),
+    (
+        "ASKDESK_REPLICAS_FOLLOW_INTERVAL_MS",
+        "replicas.follow_interval_ms",
+    ),
     ("ASKDESK_CORS_ALLOW_SAME_ORIGIN", "cors.allow_same_origin"),
 ];
 

@@ -35,6 +35,13 @@ impl EngineOptions {
             progress: false,
         }
     }
+
+    /// The service's folders: knowledge from `config.knowledge`, indexes in `config.data`.
+    pub fn for_service(config: &crate::config::ServiceConfig, progress: bool) -> Self {
+        let mut options = Self::new(&config.knowledge, Some(config.data.clone()));
+        options.progress = progress;
+        options
+    }
 }
 
 /// The outcome of loading: the retriever plus what was built and what was wrong.
@@ -74,6 +81,17 @@ pub fn generator(
 /// Loads the embedding model named in `config`.
 pub fn load_embedder(config: &EmbedderConfig) -> anyhow::Result<Arc<dyn Embedder>> {
     Ok(Arc::new(FastEmbedder::load(config)?))
+}
+
+/// [`open`] with the embedding model of `options`, each problem printed as a warning line on
+/// stderr (the commands and the service's start-up report skipped tenants and documents so).
+pub fn open_reporting(options: &EngineOptions, only: Option<&[String]>) -> anyhow::Result<Engine> {
+    let embedder = load_embedder(&options.embedder)?;
+    let engine = open(options, embedder, only)?;
+    for problem in &engine.problems {
+        eprintln!("warning: {problem}");
+    }
+    Ok(engine)
 }
 
 /// Loads and indexes the tenants (all of them when `only` is None). Blocking.
@@ -143,6 +161,9 @@ pub enum ReindexError {
     Knowledge(String),
     #[error(transparent)]
     Index(#[from] IndexError),
+    /// The re-index task panicked or was cancelled; the previous indexes stay in use.
+    #[error("the re-index stopped: {0}")]
+    Interrupted(String),
 }
 
 /// Re-reads the knowledge folder (every tenant, or only `only`), builds the indexes under

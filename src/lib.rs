@@ -11,7 +11,9 @@
 //! - [`llm`]: the LLM seam and its async-openai client; [`prompts`]: minijinja templates.
 //! - [`engine`]: assembles the above from a knowledge folder and a data folder.
 //! - [`escalate`]: tickets, the email outbox worker, SMTP and `.eml` mailers.
-//! - [`store`]: the Store trait and its SQLite implementation (conversations, messages, tickets, feedback).
+//! - [`store`]: the Store trait and its SQLite and PostgreSQL implementations (conversations, messages, tickets, feedback).
+//! - [`desk`]: the two use cases every API shares: a customer's turn and a hand-over.
+//! - [`startup`]: the one start-up path of the service (`askdesk serve` and the tests).
 //! - [`http`]: the axum service (`askdesk serve`): chat JSON/SSE, handoff, feedback, health.
 //! - [`eval`]: answer-quality eval suites: loader, runner, metrics, reports, drafts from the store.
 //! - [`gaps`]: unanswered questions grouped by meaning (the admin API's knowledge gaps).
@@ -24,6 +26,7 @@ pub mod beir;
 pub mod cli;
 mod cli_eval;
 pub mod config;
+pub mod desk;
 pub mod embed;
 pub mod engine;
 pub mod escalate;
@@ -36,4 +39,5 @@ pub mod llm;
 mod progress;
 pub mod prompts;
 pub mod retrieve;
+pub mod startup;
 pub mod store;

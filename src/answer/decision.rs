@@ -75,7 +75,8 @@ pub enum Check {
 }
 
 /// What the LLM made of the passages (LLM mode, asked only after every other check passed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ModelVerdict {
     /// It wrote an answer citing the passages.
     Wrote,
@@ -138,6 +139,10 @@ pub struct Decision {
     pub intents: BTreeMap<Intent, f32>,
     pub confidence: f32,
     pub signals: AnswerSignals,
+    /// LLM mode: what the model made of the passages, when it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub model: Option<ModelVerdict>,
     /// The extractive answer the bot would give if it answered (for fitting the answerability
     /// model offline; never shown when it hands over).
     #[serde(skip)]
@@ -153,6 +158,7 @@ impl Decision {
             intents: BTreeMap::new(),
             confidence,
             signals: AnswerSignals::default(),
+            model: None,
             candidate: String::new(),
         }
     }
@@ -228,6 +234,7 @@ pub fn decide(e: &Evidence) -> Decision {
         intents: e.intents.probabilities.clone(),
         confidence: e.confidence,
         signals: e.signals,
+        model: None,
         candidate: String::new(),
     }
 }
@@ -242,7 +249,11 @@ pub fn with_model(decision: Decision, verdict: ModelVerdict, fallback_threshold:
         }
         _ => decision.check.clone(),
     };
-    Decision { check, ..decision }
+    Decision {
+        check,
+        model: Some(verdict),
+        ..decision
+    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ mod request;
 mod rewrite;
 
 pub use confidence::ConfidenceModel;
-use decision::ModelVerdict;
-pub use decision::{AnswerSignals, Check, Decision, WordRules};
+
+pub use decision::{AnswerSignals, Check, Decision, ModelVerdict, WordRules};
 pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};
 pub use intents::{BrandExamples, Intent, IntentModel, IntentScores, Source as IntentSource};
@@ -187,6 +187,11 @@ impl Pipeline {
 
     pub fn retriever(&self) -> &Arc<Retriever> {
         &self.retriever
+    }
+
+    /// Whether answers are written by the LLM (else they quote the help center).
+    pub fn is_generative(&self) -> bool {
+        self.generator.is_some()
     }
 
     /// Adds or replaces a tenant's settings (its index goes to the retriever). Its own intent

@@ -154,6 +154,9 @@ pub struct GapQuestion {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Reindexed {
     tenants: Vec<ReindexReport>,
+    /// Whether the other replicas were told (they re-index within `replicas.follow_interval_ms`);
+    /// false when the database could not record it.
+    replicas_notified: bool,
 }
 
 impl<'a> From<&'a Ticket> for TicketSummary<'a> {
@@ -200,6 +203,7 @@ pub async fn tickets(
 ) -> Result<Response, ApiError> {
     let query = ListQuery::from_request(query)?;
     let tickets = state
+        .desk
         .store
         .tickets(query.status()?, query.tenant.as_deref(), query.limit()?)
         .await?;
@@ -230,17 +234,18 @@ pub async fn retry_ticket(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ticket = state
+        .desk
         .store
         .ticket(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("unknown ticket {id:?}")))?;
-    if !state.store.retry_ticket(&id, now_ms()).await? {
+    if !state.desk.store.retry_ticket(&id, now_ms()).await? {
         return Err(ApiError::Conflict(format!(
             "ticket {id} is {}; only failed tickets can be retried",
             ticket.status.as_str()
         )));
     }
-    state.outbox.wake();
+    state.desk.outbox.wake();
     Ok((
         StatusCode::ACCEPTED,
         Json(TicketRetried {
@@ -275,6 +280,7 @@ pub async fn feedback(
 ) -> Result<Json<FeedbackList>, ApiError> {
     let query = ListQuery::from_request(query)?;
     let feedback = state
+        .desk
         .store
         .feedback(
             query.rating()?,
@@ -311,10 +317,11 @@ pub async fn gaps(
 ) -> Result<Json<GapList>, ApiError> {
     let query = ListQuery::from_request(query)?;
     let questions = state
+        .desk
         .store
         .low_confidence_questions(query.tenant.as_deref(), query.since()?, query.limit()?)
         .await?;
-    let pipeline = state.pipeline.clone();
+    let pipeline = state.desk.pipeline.clone();
     let groups = tokio::task::spawn_blocking(move || group_questions(&pipeline, &questions))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
@@ -375,7 +382,8 @@ pub struct ReindexRequest {
 }
 
 /// Re-reads the knowledge folder and swaps the new indexes in without dropping requests; one
-/// re-index at a time. An empty body re-indexes every tenant.
+/// re-index at a time. An empty body re-indexes every tenant. The other replicas on the same
+/// database follow within `replicas.follow_interval_ms`, each from its own knowledge folder.
 #[utoipa::path(
     post,
     path = "/api/admin/reindex",
@@ -416,31 +424,25 @@ pub async fn reindex(
             ));
         }
     }
-    // The guard moves into the blocking task: a client that hangs up does not let a second
-    // re-index start while the first is still writing.
-    let guard = state.reindexing.clone().lock_owned().await;
-    let reports = tokio::task::spawn_blocking(move || {
-        let _guard = guard;
-        crate::engine::reindex(
-            &state.pipeline,
-            &state.knowledge_dir,
-            &state.data_dir,
-            request.tenant.as_deref(),
-        )
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| match e {
-        ReindexError::UnknownTenant(id) => ApiError::NotFound(format!("unknown tenant {id:?}")),
-        ReindexError::Knowledge(problem) => ApiError::Invalid(format!(
-            "{problem} (nothing was re-indexed; the previous index is still in use)"
-        )),
-        ReindexError::Index(e @ crate::index::IndexError::Locked { .. }) => {
-            ApiError::Conflict(format!("{e} (the previous index is still in use)"))
-        }
-        ReindexError::Index(e) => ApiError::Internal(e.to_string()),
-    })?;
-    Ok(Json(Reindexed { tenants: reports }))
+    let reindexed = state
+        .reindexer
+        .reindex(request.tenant)
+        .await
+        .map_err(|e| match e {
+            ReindexError::UnknownTenant(id) => ApiError::NotFound(format!("unknown tenant {id:?}")),
+            ReindexError::Knowledge(problem) => ApiError::Invalid(format!(
+                "{problem} (nothing was re-indexed; the previous index is still in use)"
+            )),
+            ReindexError::Index(e @ crate::index::IndexError::Locked { .. }) => {
+                ApiError::Conflict(format!("{e} (the previous index is still in use)"))
+            }
+            ReindexError::Index(e) => ApiError::Internal(e.to_string()),
+            ReindexError::Interrupted(e) => ApiError::Internal(e),
+        })?;
+    Ok(Json(Reindexed {
+        tenants: reindexed.reports,
+        replicas_notified: reindexed.announced,
+    }))
 }
 
 /// Where `askdesk eval --json` is expected to have written its report.

@@ -1,6 +1,7 @@
 //! `POST /api/v1/chat`: one customer turn, answered as JSON or streamed as Server-Sent Events.
 //! The history comes from the store (never from the client); a later turn must present the
-//! conversation's token. The exchange is stored in one transaction (see [`finish_turn`]).
+//! conversation's token. The turn itself is [`crate::desk::Desk::open_turn`] and
+//! [`crate::desk::Desk::reply`].
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -8,14 +9,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::convert::Infallible;
 
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
-use crate::answer::{Answer, AnswerError, Citation, Outcome, Role, Turn};
-use crate::knowledge::is_plausible_email;
-use crate::store::{random_id, StoredMessage};
+use crate::answer::{Answer, Citation, Outcome};
+use crate::desk::{ConversationRef, OpenTurn, TurnRequest};
 
 /// One customer turn.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -54,55 +53,6 @@ pub struct ChatResponse {
     pub ticket_id: Option<String>,
 }
 
-/// Earlier turns kept as history for rewriting follow-ups.
-const HISTORY_TURNS: usize = 20;
-
-pub fn token_hash(token: &str) -> String {
-    crate::index::hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Checks a conversation id and token for `tenant`; returns its stored messages, oldest first.
-pub async fn open_conversation(
-    state: &AppState,
-    tenant: &str,
-    id: &str,
-    token: Option<&str>,
-) -> Result<Vec<StoredMessage>, ApiError> {
-    let (_, hash) = state
-        .store
-        .conversation(id)
-        .await?
-        .filter(|(owner, _)| owner == tenant)
-        .ok_or_else(|| ApiError::NotFound("unknown conversation".into()))?;
-    match token {
-        Some(token) if token_hash(token) == hash => {}
-        _ => return Err(ApiError::Forbidden),
-    }
-    state.store.messages(id).await.map_err(ApiError::from)
-}
-
-/// The last [`HISTORY_TURNS`] turns of `messages`, starting with a customer's turn.
-pub fn history(messages: Vec<StoredMessage>) -> Vec<Turn> {
-    let turns: Vec<Turn> = messages
-        .into_iter()
-        .map(|m| Turn {
-            role: m.role,
-            content: m.content,
-        })
-        .collect();
-    let skip = turns.len().saturating_sub(HISTORY_TURNS);
-    let skip = skip + usize::from(turns.get(skip).is_some_and(|t| t.role == Role::Assistant));
-    turns.into_iter().skip(skip).collect()
-}
-
-pub(super) fn answer_error(e: AnswerError) -> ApiError {
-    match e {
-        AnswerError::Request(e) => ApiError::Invalid(e.to_string()),
-        AnswerError::UnknownTenant(t) => ApiError::NotFound(format!("unknown tenant {t:?}")),
-        other => ApiError::Internal(other.to_string()),
-    }
-}
-
 /// Answers one customer turn, as JSON or (with `Accept: text/event-stream`) as Server-Sent
 /// Events: `meta` (ids, citations), `delta` (`{"text"}` pieces of the answer), in LLM mode
 /// possibly `replace` (`{"text"}`: the checked answer to show instead of what was streamed),
@@ -131,142 +81,42 @@ pub async fn chat(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
-    let turn = prepare_turn(&state, &headers, req).await?;
+    let config = state.tenant(&req.tenant)?;
+    state.cors.check(&headers, &config)?;
+    state.limits.check_tenant(&req.tenant)?;
+    let turn = state.desk.open_turn(turn_request(req)).await?;
     if wants_stream(&headers) {
         return Ok(stream_turn(state, turn).into_response());
     }
-    let answer = state
-        .pipeline
-        .answer(&turn.tenant, &turn.message, &turn.history)
-        .await
-        .map_err(answer_error)?;
-    let (message_id, ticket_id) = finish_turn(&state, &turn, &answer, String::new()).await?;
+    let reply = state.desk.reply(&turn, |_| {}).await?;
+    state.metrics.answered(&reply.answer);
     Ok(Json(ChatResponse {
         conversation_id: turn.conversation_id,
         conversation_token: turn.new_token,
-        message_id,
-        answer: answer.text,
-        outcome: answer.outcome,
-        reason: answer.reason,
-        confidence: answer.confidence,
-        citations: answer.citations,
-        ticket_id,
+        message_id: reply.message_id,
+        answer: reply.answer.text,
+        outcome: reply.answer.outcome,
+        reason: reply.answer.reason,
+        confidence: reply.answer.confidence,
+        citations: reply.answer.citations,
+        ticket_id: reply.ticket_id,
     })
     .into_response())
 }
 
-/// A validated customer turn with its conversation and stored history.
-pub(super) struct PreparedTurn {
-    pub tenant: String,
-    pub message: String,
-    pub contact_email: Option<String>,
-    pub config: std::sync::Arc<crate::knowledge::TenantConfig>,
-    pub conversation_id: String,
-    /// Only when this turn created the conversation.
-    pub new_token: Option<String>,
-    pub history: Vec<Turn>,
-}
-
-/// Checks the request (origin, rate limit, values) and opens (or creates) its conversation.
-/// Nothing is stored for a request that fails a check.
-async fn prepare_turn(
-    state: &AppState,
-    headers: &HeaderMap,
-    req: ChatRequest,
-) -> Result<PreparedTurn, ApiError> {
-    let config = state
-        .pipeline
-        .tenant(&req.tenant)
-        .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {:?}", req.tenant)))?;
-    state.cors.check(headers, &config)?;
-    state.limits.check_tenant(&req.tenant)?;
-    if let Some(email) = &req.contact_email {
-        if !is_plausible_email(email) {
-            return Err(ApiError::Invalid(
-                "contact_email is not a valid email address".into(),
-            ));
-        }
-    }
-    crate::answer::Question::parse(&req.message).map_err(|e| ApiError::Invalid(e.to_string()))?;
-    let (conversation_id, new_token, history) = match &req.conversation_id {
-        Some(id) => {
-            let messages =
-                open_conversation(state, &req.tenant, id, req.conversation_token.as_deref())
-                    .await?;
-            let history = history(messages);
-            (id.clone(), None, history)
-        }
-        None => {
-            let token = random_id("", 32);
-            let id = state
-                .store
-                .create_conversation(
-                    &req.tenant,
-                    &token_hash(&token),
-                    req.contact_email.as_deref(),
-                )
-                .await?;
-            (id, Some(token), Vec::new())
-        }
+fn turn_request(req: ChatRequest) -> TurnRequest {
+    let conversation = match req.conversation_id {
+        Some(id) => ConversationRef::Continue {
+            id,
+            token: req.conversation_token,
+        },
+        None => ConversationRef::New,
     };
-    Ok(PreparedTurn {
+    TurnRequest {
         tenant: req.tenant,
         message: req.message,
+        conversation,
         contact_email: req.contact_email,
-        config,
-        conversation_id,
-        new_token,
-        history,
-    })
-}
-
-/// Counts the answer, opens a ticket when the bot escalates and the customer's email is known,
-/// and stores the exchange (one transaction). Returns (message id, ticket id).
-pub(super) async fn finish_turn(
-    state: &AppState,
-    turn: &PreparedTurn,
-    answer: &Answer,
-    message_id: String,
-) -> Result<(String, Option<String>), ApiError> {
-    state.metrics.answered(answer);
-    let ticket_id = match (&answer.outcome, &turn.contact_email) {
-        (Outcome::Escalate, Some(email)) => {
-            let mut ticket = crate::escalate::ticket_for(
-                &turn.tenant,
-                &turn.config,
-                &turn.message,
-                &turn.history,
-                answer,
-                Some(email),
-            );
-            ticket.conversation_id = Some(turn.conversation_id.clone());
-            let ticket = state.store.create_ticket(ticket, Vec::new()).await?;
-            state.outbox.wake();
-            Some(ticket.id)
-        }
-        _ => None,
-    };
-    let mut reply = stored_reply(&turn.conversation_id, answer);
-    reply.id = message_id;
-    let (_, message_id) = state
-        .store
-        .append_exchange(&turn.conversation_id, turn.message.trim(), &reply)
-        .await?;
-    Ok((message_id, ticket_id))
-}
-
-fn stored_reply(conversation_id: &str, answer: &Answer) -> StoredMessage {
-    StoredMessage {
-        id: String::new(),
-        conversation_id: conversation_id.to_string(),
-        role: Role::Assistant,
-        content: answer.text.clone(),
-        outcome: Some(answer.outcome.as_str().to_string()),
-        reason: answer.reason.map(|r| r.as_str().to_string()),
-        confidence: Some(answer.confidence),
-        citations: serde_json::to_value(&answer.citations).unwrap_or_default(),
-        decision: Some(answer.decision.clone()),
-        created_at: 0,
     }
 }
 
@@ -320,37 +170,26 @@ fn json_text(data: &impl Serialize) -> String {
 /// its own task: a client that disconnects does not leave a half-written turn in the store.
 fn stream_turn(
     state: AppState,
-    turn: PreparedTurn,
+    turn: OpenTurn,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let message_id = random_id("m_", 12);
     let mut live = LiveEvents {
         tx,
         meta: serde_json::json!({
             "conversation_id": turn.conversation_id,
             "conversation_token": turn.new_token,
-            "message_id": message_id,
+            "message_id": turn.message_id,
             "citations": [],
         }),
         streamed: None,
     };
     tokio::spawn(async move {
-        let answer = state
-            .pipeline
-            .answer_streaming(&turn.tenant, &turn.message, &turn.history, |t| {
-                live.token(t)
-            })
-            .await
-            .map_err(answer_error);
-        let finished = match answer {
-            Ok(answer) => finish_turn(&state, &turn, &answer, message_id)
-                .await
-                .map(|(_, ticket_id)| (answer, ticket_id)),
-            Err(e) => Err(e),
-        };
-        match finished {
-            Ok((answer, ticket_id)) => send_rest(&mut live, &answer, ticket_id),
-            Err(e) => live.send("error", &e.body()),
+        match state.desk.reply(&turn, |t| live.token(t)).await {
+            Ok(reply) => {
+                state.metrics.answered(&reply.answer);
+                send_rest(&mut live, &reply.answer, reply.ticket_id);
+            }
+            Err(e) => live.send("error", &ApiError::from(e).body()),
         }
     });
     let events = futures_util::stream::unfold(rx, |mut rx| async move {

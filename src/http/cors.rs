@@ -71,11 +71,12 @@ fn allows(allowed: &[String], origin: &str) -> bool {
 /// Some tenant allows `origin`.
 fn any_tenant_allows(state: &AppState, origin: &str) -> bool {
     state
+        .desk
         .pipeline
         .retriever()
         .tenant_ids()
         .iter()
-        .filter_map(|id| state.pipeline.tenant(id))
+        .filter_map(|id| state.desk.pipeline.tenant(id))
         .any(|config| allows(&config.allowed_origins, origin))
 }
 

@@ -142,6 +142,32 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::answer::AnswerError> for ApiError {
+    fn from(e: crate::answer::AnswerError) -> Self {
+        use crate::answer::AnswerError;
+        match e {
+            AnswerError::Request(e) => ApiError::Invalid(e.to_string()),
+            AnswerError::UnknownTenant(t) => ApiError::NotFound(format!("unknown tenant {t:?}")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::desk::DeskError> for ApiError {
+    fn from(e: crate::desk::DeskError) -> Self {
+        use crate::desk::DeskError;
+        match e {
+            DeskError::UnknownTenant(_) | DeskError::UnknownConversation => {
+                ApiError::NotFound(e.to_string())
+            }
+            DeskError::WrongToken => ApiError::Forbidden,
+            DeskError::Invalid(message) => ApiError::Invalid(message),
+            DeskError::Answer(e) => e.into(),
+            DeskError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection as R;

@@ -8,41 +8,10 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::chat::{history, open_conversation};
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
-use crate::answer::{has_control_characters, EscalationReason, Role};
-use crate::knowledge::is_plausible_email;
-use crate::store::{Attachment, HandoffValue, NewTicket, Rating, StoredMessage};
-
-/// Longest note or handoff field value accepted.
-const MAX_FIELD_CHARS: usize = 4000;
-
-/// A note or field value goes into the team's email as it is: at most [`MAX_FIELD_CHARS`]
-/// characters, and no control characters (as chat refuses them).
-fn check_text(name: &str, value: &str) -> Result<(), ApiError> {
-    if value.chars().count() > MAX_FIELD_CHARS {
-        return Err(ApiError::Invalid(format!(
-            "{name} is longer than {MAX_FIELD_CHARS} characters"
-        )));
-    }
-    if has_control_characters(value) {
-        return Err(ApiError::Invalid(format!(
-            "{name} contains control characters"
-        )));
-    }
-    Ok(())
-}
-
-/// The bot's reason and reply when its last reply was a hand-over. A customer who fills in the
-/// form after it is following that hand-over: the ticket keeps the bot's reason and decision,
-/// so the team sees why the bot did not answer. After an answer (or with no chat), the customer
-/// is the one asking for a person.
-fn last_hand_over(messages: &[StoredMessage]) -> Option<(&str, &StoredMessage)> {
-    let last = messages.iter().rev().find(|m| m.role == Role::Assistant)?;
-    let reason = last.reason.as_deref()?;
-    (last.outcome.as_deref() == Some("escalate")).then_some((reason, last))
-}
+use crate::desk::{HandoffRequest, MAX_FIELD_CHARS};
+use crate::store::{Attachment, Rating};
 
 /// A customer's request for a person.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -111,90 +80,26 @@ pub async fn escalate(
 ) -> Result<impl IntoResponse, ApiError> {
     let headers = request.headers().clone();
     let (req, screenshots) = read_escalation(&state, request).await?;
-    let config = state
-        .pipeline
-        .tenant(&req.tenant)
-        .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {:?}", req.tenant)))?;
+    let config = state.tenant(&req.tenant)?;
     state.cors.check(&headers, &config)?;
     state.limits.check_tenant(&req.tenant)?;
-    if !is_plausible_email(&req.contact_email) {
-        return Err(ApiError::Invalid(
-            "contact_email is not a valid email address".into(),
-        ));
-    }
-    if let Some(note) = &req.note {
-        check_text("note", note)?;
-    }
-    let mut fields = Vec::new();
-    for (name, value) in &req.fields {
-        let field = config
-            .handoff_fields
-            .iter()
-            .find(|f| &f.name == name)
-            .ok_or_else(|| ApiError::Invalid(format!("unknown handoff field {name:?}")))?;
-        check_text(name, value)?;
-        if !value.trim().is_empty() {
-            fields.push(HandoffValue {
-                label: field.label.clone(),
-                value: value.trim().to_string(),
-            });
-        }
-    }
-    let given = |name: &str| req.fields.get(name).is_some_and(|v| !v.trim().is_empty());
-    if let Some(missing) = config
-        .handoff_fields
-        .iter()
-        .find(|f| f.required && !given(&f.name))
-    {
-        return Err(ApiError::Invalid(format!("{} is required", missing.name)));
-    }
-    let messages = match &req.conversation_id {
-        Some(id) => {
-            open_conversation(&state, &req.tenant, id, req.conversation_token.as_deref()).await?
-        }
-        None => Vec::new(),
-    };
-    let (reason, confidence, decision) = match last_hand_over(&messages) {
-        Some((reason, bot)) => (
-            reason.to_string(),
-            bot.confidence.unwrap_or(0.0),
-            bot.decision.clone(),
-        ),
-        None => (
-            EscalationReason::RequestedHuman.as_str().to_string(),
-            0.0,
-            None,
-        ),
-    };
-    let transcript = history(messages);
-    let question = transcript
-        .iter()
-        .rev()
-        .find(|t| t.role == Role::User)
-        .map(|t| t.content.clone())
-        .or_else(|| req.note.clone())
-        .unwrap_or_else(|| "The customer asked to talk to a person.".into());
-    let ticket = NewTicket {
-        tenant: req.tenant.clone(),
-        brand: config.name.clone(),
-        support_email: config.support_email.clone(),
-        conversation_id: req.conversation_id.clone(),
-        question,
-        transcript,
-        passages: Vec::new(),
-        reason,
-        confidence,
-        decision,
-        contact_email: Some(req.contact_email.clone()),
-        note: req.note.clone(),
-        fields,
-    };
-    let ticket = state.store.create_ticket(ticket, screenshots).await?;
-    state.outbox.wake();
+    let conversation = req.conversation_id.map(|id| (id, req.conversation_token));
+    let handed_over = state
+        .desk
+        .hand_over(HandoffRequest {
+            tenant: req.tenant,
+            contact_email: req.contact_email,
+            conversation,
+            note: req.note,
+            fields: req.fields,
+            screenshots,
+        })
+        .await?;
+    let config = handed_over.config;
     Ok((
         StatusCode::ACCEPTED,
         Json(EscalationAccepted {
-            ticket_id: ticket.id,
+            ticket_id: handed_over.ticket_id,
             status: crate::store::TicketStatus::Pending,
             reply_promise: config.reply_promise.clone(),
             support_email: config.support_email.clone(),
@@ -261,6 +166,7 @@ pub async fn feedback(
         )));
     }
     state
+        .desk
         .store
         .add_feedback(&req.message_id, req.rating, req.comment.as_deref())
         .await
@@ -302,10 +208,7 @@ pub async fn tenant_config(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let c = state
-        .pipeline
-        .tenant(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("unknown tenant {id:?}")))?;
+    let c = state.tenant(&id)?;
     state.cors.check(&headers, &c)?;
     Ok(Json(PublicTenant {
         id,

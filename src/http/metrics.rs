@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use super::AppState;
-use crate::answer::{Answer, Outcome};
+use crate::answer::{Answer, ModelVerdict, Outcome};
 use crate::store::TicketStatus;
 
 /// Upper bounds (milliseconds) of the latency histogram buckets; `+Inf` follows.
@@ -86,7 +86,13 @@ pub struct Metrics {
     escalation_reasons: Mutex<BTreeMap<&'static str, u64>>,
     retrieval: Histogram,
     llm: Histogram,
+    /// LLM mode: turns whose model call failed, by what the customer got instead
+    /// ([`LLM_FALLBACKS`]).
+    llm_failures: [AtomicU64; 2],
 }
+
+/// What a customer gets when the model fails: the quoted answer, or a hand-over.
+const LLM_FALLBACKS: [&str; 2] = ["quoted_answer", "handoff"];
 
 impl Metrics {
     /// Counts one answered turn: its outcome, escalation reason and stage timings.
@@ -103,6 +109,10 @@ impl Metrics {
                 .unwrap_or_else(|e| e.into_inner())
                 .entry(reason.as_str())
                 .or_default() += 1;
+        }
+        if answer.decision.model == Some(ModelVerdict::Failed) {
+            let fallback = usize::from(answer.outcome == Outcome::Escalate);
+            self.llm_failures[fallback].fetch_add(1, Ordering::Relaxed);
         }
         self.retrieval.observe(answer.timings.retrieve_ms);
         if let Some(ms) = answer.timings.llm_ms {
@@ -177,6 +187,19 @@ impl Metrics {
         );
         self.llm
             .render(&mut out, "askdesk_llm_duration_milliseconds", "");
+        header(
+            &mut out,
+            "askdesk_llm_failures_total",
+            "counter",
+            "LLM mode: model calls that failed (refused, timed out, unreadable), by what the customer got instead.",
+        );
+        for (fallback, counter) in LLM_FALLBACKS.iter().zip(&self.llm_failures) {
+            let _ = writeln!(
+                out,
+                "askdesk_llm_failures_total{{fallback=\"{fallback}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
         if let Some(tickets) = tickets {
             header(
                 &mut out,
@@ -271,7 +294,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 pub async fn export(State(state): State<AppState>) -> impl IntoResponse {
-    let tickets = match state.store.ticket_counts().await {
+    let tickets = match state.desk.store.ticket_counts().await {
         Ok(counts) => Some(counts),
         Err(e) => {
             tracing::warn!(error = %e, "ticket counts unavailable for /metrics");

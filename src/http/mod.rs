@@ -37,9 +37,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::answer::Pipeline;
-use crate::escalate::Outbox;
-use crate::store::Store;
+use crate::desk::Desk;
 
 /// The public, browser-facing API: CORS and the per-IP limit apply here only.
 const PUBLIC_API_PREFIX: &str = "/api/v1/";
@@ -54,9 +52,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Everything a handler needs, behind the library's seams.
 #[derive(Clone)]
 pub struct AppState {
-    pub pipeline: Arc<Pipeline>,
-    pub store: Arc<dyn Store>,
-    pub outbox: Arc<Outbox>,
+    /// The turn and hand-over use cases, with the pipeline, store and outbox they run on.
+    pub desk: Desk,
     pub metrics: Arc<Metrics>,
     /// Admin and server-to-server API keys.
     pub keys: Arc<AccessKeys>,
@@ -66,12 +63,17 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Static files served at `/` (the widget and demo pages).
     pub web_dir: PathBuf,
-    /// The knowledge folder the admin API re-indexes from.
-    pub knowledge_dir: PathBuf,
-    /// The data folder: indexes, the store, `eval-report.json`.
+    /// The admin API's re-index, announced to the other replicas.
+    pub reindexer: Arc<crate::desk::Reindexer>,
+    /// The data folder: where `eval-report.json` is read from.
     pub data_dir: PathBuf,
-    /// Held while a re-index runs, so only one runs at a time.
-    pub reindexing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl AppState {
+    /// The tenant's configuration, or 404 `not_found`.
+    fn tenant(&self, id: &str) -> Result<Arc<crate::knowledge::TenantConfig>, ApiError> {
+        Ok(self.desk.tenant(id)?)
+    }
 }
 
 /// The application's routes and their OpenAPI document, built from one list: each handler's
@@ -190,8 +192,8 @@ struct Readiness {
     )
 )]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let tenants = state.pipeline.retriever().tenant_ids();
-    let store_ok = state.store.tickets(None, None, 1).await.is_ok();
+    let tenants = state.desk.pipeline.retriever().tenant_ids();
+    let store_ok = state.desk.store.tickets(None, None, 1).await.is_ok();
     let status = if !tenants.is_empty() && store_ok {
         StatusCode::OK
     } else {

@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::auth::RequireApiKey;
-use super::chat::{answer_error, chunks, finish_turn, token_hash, PreparedTurn};
+use super::chat::chunks;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::AppState;
 use crate::answer::{Answer, Citation, EscalationReason, Outcome, Role, Turn};
-use crate::store::{now_ms, random_id};
+use crate::desk::{ConversationRef, TurnRequest};
+use crate::store::now_ms;
 
 /// Retrieved passages returned in the `askdesk` field (what the eval runner's context checks
 /// read).
@@ -220,6 +221,7 @@ pub struct Model {
 )]
 pub async fn models(_: RequireApiKey, State(state): State<AppState>) -> Json<ModelList> {
     let data = state
+        .desk
         .pipeline
         .retriever()
         .tenant_ids()
@@ -265,36 +267,31 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CompletionRequest>,
 ) -> Result<Response, ApiError> {
-    let config = state
-        .pipeline
+    state
         .tenant(&req.model)
-        .ok_or_else(|| ApiError::NotFound(format!("unknown model {:?}", req.model)))?;
+        .map_err(|_| ApiError::NotFound(format!("unknown model {:?}", req.model)))?;
     req.check_supported()?;
     state.limits.check_tenant(&req.model)?;
     let (question, history) = conversation(&req.messages)?;
-    let answer = state
-        .pipeline
-        .answer(&req.model, &question, &history)
-        .await
-        .map_err(answer_error)?;
     let prompt_words = std::iter::once(question.as_str())
         .chain(history.iter().map(|t| t.content.as_str()))
         .map(word_count)
         .sum();
-    let conversation_id = new_conversation(&state, &req.model).await?;
-    let turn = PreparedTurn {
-        tenant: req.model,
-        message: question,
-        // No contact address in this API, so an escalation opens no ticket.
-        contact_email: None,
-        config,
-        conversation_id,
-        new_token: None,
-        history,
-    };
-    let (id, _) = finish_turn(&state, &turn, &answer, String::new()).await?;
+    let turn = state
+        .desk
+        .open_turn(TurnRequest {
+            tenant: req.model,
+            message: question,
+            conversation: ConversationRef::Given(history),
+            // No contact address in this API, so a hand-over opens no ticket.
+            contact_email: None,
+        })
+        .await?;
+    let reply = state.desk.reply(&turn, |_| {}).await?;
+    state.metrics.answered(&reply.answer);
+    let answer = reply.answer;
     let completion = Completion {
-        id,
+        id: reply.message_id,
         created: now_ms() / 1000,
         model: turn.tenant,
         content: content_with_sources(&answer),
@@ -353,17 +350,6 @@ fn message_text(index: usize, content: &Value) -> Result<String, ApiError> {
             .map(|texts| texts.join("\n")),
         _ => Err(invalid()),
     }
-}
-
-/// A new conversation for one API exchange (answered first, so a refused request stores
-/// nothing). Nobody continues it through the chat API, so its token is never handed out.
-async fn new_conversation(state: &AppState, tenant: &str) -> Result<String, ApiError> {
-    let token = random_id("", 32);
-    state
-        .store
-        .create_conversation(tenant, &token_hash(&token), None)
-        .await
-        .map_err(ApiError::from)
 }
 
 /// The answer followed by its sources, since OpenAI clients show only the message text.

@@ -297,6 +297,11 @@ pub trait Store: Send + Sync {
         since: Option<i64>,
         limit: u32,
     ) -> Result<Vec<FeedbackRecord>, StoreError>;
+    /// Announces that replica `origin` re-indexed `scope` (a tenant id, or
+    /// [`ALL_TENANTS`]): its generation goes up by one. Returns the new generation.
+    async fn announce_reindex(&self, scope: &str, origin: &str) -> Result<i64, StoreError>;
+    /// Every scope's latest generation and the replica that moved it there.
+    async fn knowledge_generations(&self) -> Result<Vec<KnowledgeGeneration>, StoreError>;
     /// Questions whose answer escalated with `low_confidence` (the knowledge base's gaps),
     /// newest first, optionally of one tenant, asked at or after `since` (Unix ms).
     async fn low_confidence_questions(
@@ -305,6 +310,17 @@ pub trait Store: Send + Sync {
         since: Option<i64>,
         limit: u32,
     ) -> Result<Vec<UnansweredQuestion>, StoreError>;
+}
+
+/// The scope of a re-index of every tenant (tenant ids never contain `*`).
+pub const ALL_TENANTS: &str = "*";
+
+/// How often a scope (a tenant id or [`ALL_TENANTS`]) was re-indexed, and by which replica last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeGeneration {
+    pub scope: String,
+    pub generation: i64,
+    pub origin: String,
 }
 
 /// Opens the store `url` names: `sqlite://PATH` (a file, created if missing) or

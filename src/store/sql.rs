@@ -63,7 +63,7 @@ macro_rules! sql_store {
             from_json, json, rating_from, role_from, status_from, ticket_id,
         };
         use $crate::store::{
-            now_ms, random_id, Attachment, Delivery, FeedbackRecord, NewTicket, Rating, Store,
+            now_ms, random_id, Attachment, Delivery, FeedbackRecord, KnowledgeGeneration, NewTicket, Rating, Store,
             StoreError, StoredMessage, Ticket, TicketStatus, UnansweredQuestion,
         };
         use sqlx::Row as _;
@@ -330,6 +330,36 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn announce_reindex(&self, scope: &str, origin: &str) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO knowledge_generations (scope, generation, origin, updated_at) VALUES ($1, 1, $2, $3)
+                     ON CONFLICT (scope) DO UPDATE SET generation = knowledge_generations.generation + 1,
+                       origin = excluded.origin, updated_at = excluded.updated_at
+                     RETURNING generation",
+                )
+                .bind(scope)
+                .bind(origin)
+                .bind(now_ms())
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn knowledge_generations(&self) -> Result<Vec<KnowledgeGeneration>, StoreError> {
+                let rows = sqlx::query("SELECT scope, generation, origin FROM knowledge_generations ORDER BY scope")
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        Ok::<_, sqlx::Error>(KnowledgeGeneration {
+                            scope: r.try_get("scope")?,
+                            generation: r.try_get("generation")?,
+                            origin: r.try_get("origin")?,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?)
             }
 
             async fn create_conversation(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use askdesk::answer::{Check, Decision, Intent, IntentSource, Role, Turn};
-use askdesk::store::{now_ms, Delivery, NewTicket, Store, Ticket, TicketStatus};
+use askdesk::store::{now_ms, Delivery, NewTicket, Ticket, TicketStatus};
 use serde_json::{json, Value};
 
 use crate::app::{spawn_app, spawn_app_on, App, ADMIN_KEY, API_KEY};
@@ -512,7 +512,7 @@ fn reindex_swaps_in_new_knowledge_while_customers_chat_and_refuses_a_broken_tena
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({"tenants": [{"id": "acme", "passages": 2, "new": 1, "changed": 0, "removed": 0}]})
+        json!({"tenants": [{"id": "acme", "passages": 2, "new": 1, "changed": 0, "removed": 0}], "replicas_notified": true})
     );
     let statuses = app.runtime.block_on(chats).unwrap();
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
@@ -555,11 +555,11 @@ fn reindex_swaps_in_new_knowledge_while_customers_chat_and_refuses_a_broken_tena
     let expected_all = json!({"tenants": [
         {"id": "acme", "passages": 2, "new": 0, "changed": 1, "removed": 0},
         {"id": "newco", "passages": 1, "new": 1, "changed": 0, "removed": 0},
-    ]});
+    ], "replicas_notified": true});
     let unchanged = json!({"tenants": [
         {"id": "acme", "passages": 2, "new": 0, "changed": 0, "removed": 0},
         {"id": "newco", "passages": 1, "new": 0, "changed": 0, "removed": 0},
-    ]});
+    ], "replicas_notified": true});
     assert_eq!(both[0].0, 200, "{}", both[0].1);
     assert_eq!(both[1].0, 200, "{}", both[1].1);
     // One after the other: one of them saw the changes, the other found nothing left to do.

@@ -1,7 +1,7 @@
 //! The HTTP service as clients meet it: the real app on a loopback port 0, a real SQLite file,
 //! the real model, and a real SMTP server receiving the handoff.
 
-use askdesk::store::{Store, TicketStatus};
+use askdesk::store::TicketStatus;
 use serde_json::{json, Value};
 use std::time::Duration;
 

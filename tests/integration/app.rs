@@ -4,13 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use askdesk::answer::Pipeline;
-use askdesk::config::{CorsConfig, RateLimitConfig};
-use askdesk::escalate::{Outbox, RetryPolicy, SmtpMailer};
-use askdesk::http::{serve, AccessKeys, AppState, CorsPolicy, RateLimits, Secret};
-use askdesk::store::SqliteStore;
+use askdesk::config::{RateLimitConfig, ServiceConfig};
+use askdesk::http::Secret;
+use askdesk::startup::Application;
+use askdesk::store::Store;
 use serde_json::Value;
 
 use crate::answers::pipeline;
@@ -22,7 +21,7 @@ pub const API_KEY: &str = "test-api-key";
 
 pub struct App {
     pub base: String,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub smtp: SmtpServer,
     dir: tempfile::TempDir,
     pub runtime: tokio::runtime::Runtime,
@@ -65,17 +64,62 @@ pub fn spawn_app_stoppable(
     )
 }
 
-/// The test app serving (and re-indexing from) the knowledge folder `knowledge`.
+/// The test app serving (and re-indexing from) the knowledge folder `knowledge`, with a
+/// pipeline (and so indexes) of its own.
 pub fn spawn_app_on(knowledge: &Path) -> App {
-    let options = askdesk::engine::EngineOptions::new(knowledge, None);
-    let engine = askdesk::engine::open(&options, crate::helpers::embedder(), None).unwrap();
-    spawn(
-        Arc::new(engine.pipeline()),
+    spawn_with(
+        own_pipeline(knowledge),
         knowledge.to_path_buf(),
         RateLimitConfig::off(),
+        None,
         std::future::pending(),
     )
     .0
+}
+
+/// One replica of several on the database `database_url`: its own pipeline, indexes, data
+/// folder and SMTP server, serving (and re-indexing from) `knowledge`.
+pub fn spawn_replica(knowledge: &Path, database_url: &str) -> App {
+    spawn_with(
+        own_pipeline(knowledge),
+        knowledge.to_path_buf(),
+        RateLimitConfig::off(),
+        Some(database_url),
+        std::future::pending(),
+    )
+    .0
+}
+
+fn own_pipeline(knowledge: &Path) -> Arc<Pipeline> {
+    let options = askdesk::engine::EngineOptions::new(knowledge, None);
+    let engine = askdesk::engine::open(&options, crate::helpers::embedder(), None).unwrap();
+    Arc::new(engine.pipeline())
+}
+
+/// The test service's configuration: port 0 on loopback, a data folder of its own (its SQLite
+/// store, indexes built by re-indexing), the test SMTP server, known keys, and an outbox that
+/// looks for due tickets every 20 ms and for other replicas' re-indexes every 50 ms.
+fn test_config(
+    data: &Path,
+    knowledge: PathBuf,
+    smtp: &SmtpServer,
+    rate_limit: RateLimitConfig,
+) -> ServiceConfig {
+    let mut config = ServiceConfig {
+        bind: "127.0.0.1:0".into(),
+        knowledge,
+        data: data.to_path_buf(),
+        web: crate::helpers::repo_root().join("web"),
+        rate_limit,
+        ..ServiceConfig::default()
+    };
+    config.keys.admin = Some(Secret::new(ADMIN_KEY));
+    config.keys.api = vec![Secret::new(API_KEY)];
+    config.smtp.url = Some(Secret::new(smtp.url()));
+    config.smtp.from = "askdesk <askdesk@askdesk.test>".into();
+    config.outbox.poll_interval_ms = 20;
+    config.replicas.follow_interval_ms = 50;
+    config
 }
 
 fn spawn(
@@ -84,46 +128,29 @@ fn spawn(
     rate_limit: RateLimitConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (App, tokio::task::JoinHandle<std::io::Result<()>>) {
+    spawn_with(pipeline, knowledge_dir, rate_limit, None, shutdown)
+}
+
+/// The test app; its store is a SQLite file in its data folder unless `database_url` names one.
+fn spawn_with(
+    pipeline: Arc<Pipeline>,
+    knowledge_dir: PathBuf,
+    rate_limit: RateLimitConfig,
+    database_url: Option<&str>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (App, tokio::task::JoinHandle<std::io::Result<()>>) {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(free_port(), dir.path());
+    let mut config = test_config(dir.path(), knowledge_dir, &smtp, rate_limit);
+    config.database_url = database_url.map(Secret::new);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (base, store, served) = runtime.block_on(async {
-        let store = Arc::new(
-            SqliteStore::open(&dir.path().join("askdesk.db"))
-                .await
-                .unwrap(),
-        );
-        let mailer = Arc::new(SmtpMailer::from_url(&smtp.url()).unwrap());
-        let policy = RetryPolicy {
-            poll_interval: Duration::from_millis(20),
-            ..RetryPolicy::default()
-        };
-        let outbox = Arc::new(Outbox::new(
-            store.clone(),
-            mailer,
-            "askdesk <askdesk@askdesk.test>".parse().unwrap(),
-            policy,
-        ));
-        tokio::spawn(outbox.clone().run(std::future::pending()));
-        let state = AppState {
-            pipeline,
-            store: store.clone(),
-            outbox,
-            metrics: Default::default(),
-            web_dir: crate::helpers::repo_root().join("web"),
-            keys: Arc::new(AccessKeys {
-                admin: Some(Secret::new(ADMIN_KEY)),
-                api: vec![Secret::new(API_KEY)],
-            }),
-            cors: CorsPolicy::new(&CorsConfig::default()),
-            limits: Arc::new(RateLimits::new(&rate_limit)),
-            knowledge_dir,
-            data_dir: dir.path().to_path_buf(),
-            reindexing: Default::default(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let served = tokio::spawn(serve(listener, state, shutdown));
+        let app = Application::build_with_pipeline(&config, pipeline)
+            .await
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let store = Arc::clone(&app.state().desk.store);
+        let served = tokio::spawn(app.run_until_stopped(shutdown));
         (base, store, served)
     });
     let app = App {

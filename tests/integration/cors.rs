@@ -95,10 +95,9 @@ fn a_cross_tenant_origin_is_refused_by_the_handler() {
     );
     assert_eq!(r.status, 403);
     assert_eq!(r.body["error"]["code"], "origin_not_allowed");
-    let tickets = app.runtime.block_on(async {
-        use askdesk::store::Store;
-        app.store.tickets(None, None, 10).await.unwrap()
-    });
+    let tickets = app
+        .runtime
+        .block_on(async { app.store.tickets(None, None, 10).await.unwrap() });
     assert!(tickets.is_empty(), "a refused handoff stores nothing");
 }
 

@@ -8,7 +8,6 @@ use askdesk::answer::{Check, EscalationReason, Generator, Outcome, Pipeline, Rol
 use askdesk::engine::{self, EngineOptions};
 use askdesk::llm::{LlmConfig, OpenAiLlm};
 use askdesk::prompts::Prompts;
-use askdesk::store::Store;
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
 use serde_json::{json, Value};

@@ -17,5 +17,6 @@ mod metrics;
 mod openai_compat;
 mod openapi;
 mod real_llm;
+mod replicas;
 mod smtp;
 mod store_contract;

@@ -2,7 +2,6 @@
 //! `openai` package against the real app on a loopback port (real model, real SQLite file).
 //! The `askdesk` extra field and the error shapes are read as raw JSON with reqwest.
 
-use askdesk::store::Store;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessageArgs, ChatCompletionRequestMessage,

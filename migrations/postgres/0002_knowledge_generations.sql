@@ -1,0 +1,11 @@
+-- askdesk store on PostgreSQL, version 2 (SQLite's version 7): every re-index is announced to
+-- the other replicas. One row per scope (a tenant id, or '*' for every tenant) whose generation
+-- goes up by one each time a replica re-indexes it; each replica follows the generations and
+-- re-indexes from its own knowledge folder when another replica (`origin`) moved one.
+
+CREATE TABLE knowledge_generations (
+    scope      TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL,
+    origin     TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
