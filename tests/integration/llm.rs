@@ -27,6 +27,8 @@ enum Script {
     Gated(&'static str, Arc<tokio::sync::Notify>, &'static str),
     /// Answers 200 with this content type and body (not a valid completion stream).
     Broken(&'static str, &'static str),
+    /// Streams the text, then drops the connection without finishing the stream.
+    Cut(&'static str),
 }
 
 #[derive(Clone)]
@@ -84,6 +86,7 @@ async fn completions(
     let script = rule.unwrap_or_else(|| fake.script.lock().unwrap().clone());
     let text = match script {
         Script::Gated(first, gate, rest) => return gated(first, gate, rest),
+        Script::Cut(text) => return cut(text),
         Script::Fail => {
             return (
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,6 +122,19 @@ fn gated(
             sse_chunks(rest) + "data: [DONE]\n\n"
         }))
         .map(Ok::<_, std::convert::Infallible>);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// Streams `text`, then fails the body: the connection closes mid-stream.
+fn cut(text: &'static str) -> axum::response::Response {
+    let chunks = futures_util::stream::iter([
+        Ok(sse_chunks(text)),
+        Err(std::io::Error::other("connection lost")),
+    ]);
     (
         [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
         axum::body::Body::from_stream(chunks),
@@ -653,4 +669,130 @@ fn a_graceful_shutdown_finishes_the_open_stream_and_takes_no_new_request() {
     assert!(rest.contains("event: done"), "{rest}");
     let served = served.expect("the server finishes once the stream is done");
     assert!(served.unwrap().is_ok());
+}
+
+/// One question through one of the customer-facing APIs; returns (outcome, reason) as the
+/// client sees them, after checking the response is a 200 with no error in it.
+fn ask_over(app: &crate::app::App, surface: &str, question: &str) -> (Value, Value) {
+    let chat = json!({"tenant": "fictart", "message": question});
+    let completion = |stream: bool| {
+        json!({"model": "fictart", "stream": stream,
+               "messages": [{"role": "user", "content": question}]})
+    };
+    let api_key = format!("Bearer {}", crate::app::API_KEY);
+    let headers = [("authorization", api_key.as_str())];
+    match surface {
+        "json" => {
+            let (status, body) = app.post("/api/v1/chat", &chat);
+            assert_eq!(status, 200, "{body}");
+            (body["outcome"].clone(), body["reason"].clone())
+        }
+        "sse" => {
+            let events = app.stream(&chat);
+            assert!(!events.contains("event: error"), "{events}");
+            let done = events
+                .split("\n\n")
+                .find(|e| e.starts_with("event: done"))
+                .and_then(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+                .unwrap_or_else(|| panic!("no done event: {events}"));
+            let done: Value = serde_json::from_str(done).unwrap();
+            (done["outcome"].clone(), done["reason"].clone())
+        }
+        "openai" => {
+            let r = app.request(
+                "POST",
+                "/v1/chat/completions",
+                &headers,
+                Some(&completion(false)),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            (
+                r.body["askdesk"]["outcome"].clone(),
+                r.body["askdesk"]["reason"].clone(),
+            )
+        }
+        "openai-stream" => {
+            let r = app.request(
+                "POST",
+                "/v1/chat/completions",
+                &headers,
+                Some(&completion(true)),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            let text = r.body.as_str().unwrap().to_string();
+            let last = text
+                .split("\n\n")
+                .filter_map(|e| e.strip_prefix("data: "))
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .find(|chunk| chunk.get("askdesk").is_some())
+                .unwrap_or_else(|| panic!("no chunk with the askdesk field: {text}"));
+            (
+                last["askdesk"]["outcome"].clone(),
+                last["askdesk"]["reason"].clone(),
+            )
+        }
+        other => unreachable!("{other}"),
+    }
+}
+
+#[test]
+fn every_model_failure_gives_the_customer_an_answer_or_a_handoff_on_every_api_and_is_counted() {
+    let faults: Vec<(&str, Script)> = vec![
+        ("server error", Script::Fail),
+        (
+            "slower than the first-token timeout",
+            Script::Slow(Duration::from_secs(2), "Late [1]."),
+        ),
+        (
+            "invalid JSON",
+            Script::Broken("text/event-stream", "data: {not json\n\n"),
+        ),
+        (
+            "stream cut mid-answer",
+            Script::Cut("You can get a full refund"),
+        ),
+    ];
+    let h = harness(None);
+    let refused = harness(Some(format!(
+        "http://127.0.0.1:{}/v1",
+        crate::smtp::free_port()
+    )));
+    for (fault, script, harness) in
+        faults
+            .into_iter()
+            .map(|(f, s)| (f, s, &h))
+            .chain(std::iter::once((
+                "connection refused",
+                Script::Fail,
+                &refused,
+            )))
+    {
+        let app = crate::app::spawn_app_with(Arc::clone(&harness.pipeline));
+        for surface in ["json", "sse", "openai", "openai-stream"] {
+            *harness.fake.script.lock().unwrap() = script.clone();
+            let (outcome, reason) = ask_over(&app, surface, CONFIDENT);
+            assert_eq!(
+                (outcome.as_str(), reason.as_str()),
+                (Some("answer"), None),
+                "{fault} on {surface}: the confident quote stands in"
+            );
+            let (outcome, reason) = ask_over(&app, surface, UNSURE);
+            assert_eq!(
+                (outcome.as_str(), reason.as_str()),
+                (Some("escalate"), Some("llm_unavailable")),
+                "{fault} on {surface}: handed over"
+            );
+        }
+        // one app per fault: each surface quoted once and handed over once
+        let (status, metrics) = app.get("/metrics");
+        assert_eq!(status, 200);
+        for fallback in ["quoted_answer", "handoff"] {
+            let n = 4;
+            let line = format!("askdesk_llm_failures_total{{fallback=\"{fallback}\"}} {n}");
+            assert!(
+                metrics.lines().any(|l| l == line),
+                "{fault}: no {line:?} in\n{metrics}"
+            );
+        }
+    }
 }
