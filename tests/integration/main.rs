@@ -9,6 +9,7 @@ mod cli;
 mod cors;
 mod escalation;
 mod evals;
+mod faults;
 mod helpers;
 mod knowledge_engine;
 mod limits;

@@ -7,42 +7,14 @@ use serde_json::{json, Value};
 
 use crate::app::{spawn_replica, App, ADMIN_KEY};
 use crate::helpers::{acme_knowledge, write_files};
-use crate::store_contract::TestDatabase;
-
-/// A PostgreSQL schema for the test, kept (with the runtime its pool lives on) until the end.
-struct SharedDatabase {
-    runtime: tokio::runtime::Runtime,
-    db: Option<TestDatabase>,
-}
-
-impl SharedDatabase {
-    fn new() -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let db = runtime.block_on(TestDatabase::postgres());
-        Self {
-            runtime,
-            db: Some(db),
-        }
-    }
-
-    fn url(&self) -> &str {
-        &self.db.as_ref().unwrap().url
-    }
-}
-
-impl Drop for SharedDatabase {
-    fn drop(&mut self) {
-        if let Some(db) = self.db.take() {
-            self.runtime.block_on(db.remove());
-        }
-    }
-}
+use crate::store_contract::SharedDatabase;
 
 fn chat(app: &App, body: &Value) -> (u16, Value) {
     app.post("/api/v1/chat", body)
 }
 
-fn knowledge() -> tempfile::TempDir {
+/// One tenant, `acme`, with two answers.
+pub fn knowledge() -> tempfile::TempDir {
     acme_knowledge(&[(
         "faq.md",
         "## How do I reset my password?\nUse the reset link on the login page.\n\n\

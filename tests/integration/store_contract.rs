@@ -88,6 +88,36 @@ impl TestDatabase {
     }
 }
 
+/// A PostgreSQL schema for a test of whole services (replicas), kept with the runtime its pool
+/// lives on until the test ends, then dropped.
+pub struct SharedDatabase {
+    runtime: tokio::runtime::Runtime,
+    db: Option<TestDatabase>,
+}
+
+impl SharedDatabase {
+    pub fn new() -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let db = runtime.block_on(TestDatabase::postgres());
+        Self {
+            runtime,
+            db: Some(db),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.db.as_ref().unwrap().url
+    }
+}
+
+impl Drop for SharedDatabase {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            self.runtime.block_on(db.remove());
+        }
+    }
+}
+
 /// Runs `check` on SQLite and then on PostgreSQL.
 fn on_both_backends<F, Fut>(check: F)
 where
