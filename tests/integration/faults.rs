@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use askdesk::answer::Role;
+use futures_util::StreamExt as _;
 use serde_json::{json, Value};
 
 use crate::app::{spawn_replica, App};
@@ -168,4 +169,252 @@ fn a_database_away_for_ten_seconds_gives_503_with_retry_after_loses_nothing_and_
     let emails = app.smtp.wait_for_messages(1);
     assert_eq!(emails.len(), 1);
     assert!(emails[0].contains(ticket.body["ticket_id"].as_str().unwrap()));
+}
+
+/// One `askdesk serve` process on `database_url`, as an operator runs a replica.
+struct Replica {
+    port: u16,
+    child: std::process::Child,
+    data: tempfile::TempDir,
+    knowledge: std::path::PathBuf,
+    database_url: String,
+    smtp_url: String,
+}
+
+impl Replica {
+    fn start(knowledge: &std::path::Path, database_url: &str, smtp_url: &str) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let port = crate::smtp::free_port();
+        let child = Self::spawn(port, knowledge, data.path(), database_url, smtp_url);
+        let replica = Self {
+            port,
+            child,
+            data,
+            knowledge: knowledge.to_path_buf(),
+            database_url: database_url.to_string(),
+            smtp_url: smtp_url.to_string(),
+        };
+        replica.wait_until_ready();
+        replica
+    }
+
+    fn spawn(
+        port: u16,
+        knowledge: &std::path::Path,
+        data: &std::path::Path,
+        database_url: &str,
+        smtp_url: &str,
+    ) -> std::process::Child {
+        let log = std::fs::File::create(data.join("serve.log")).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_askdesk"))
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ASKDESK_BIND", format!("127.0.0.1:{port}"))
+            .env("ASKDESK_KNOWLEDGE", knowledge)
+            .env("ASKDESK_DATA", data)
+            .env("ASKDESK_DATABASE_URL", database_url)
+            .env("ASKDESK_SMTP_URL", smtp_url)
+            .env("ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE", "0")
+            .env("ASKDESK_RATE_LIMIT_PER_TENANT_PER_MINUTE", "0")
+            // retry soon while the mail server is away, never give a ticket up, and let a
+            // killed replica's claims lapse within seconds
+            .env("ASKDESK_OUTBOX_POLL_INTERVAL_MS", "100")
+            .env("ASKDESK_OUTBOX_FIRST_RETRY_DELAY_MS", "200")
+            .env("ASKDESK_OUTBOX_MAX_RETRY_DELAY_MS", "1000")
+            .env("ASKDESK_OUTBOX_MAX_ATTEMPTS", "100000")
+            .env("ASKDESK_OUTBOX_CLAIM_LEASE_MS", "3000")
+            .env("ASKDESK_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    fn wait_until_ready(&self) {
+        let started = Instant::now();
+        while !self.is_ready() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the replica did not start: {}",
+                std::fs::read_to_string(self.data.path().join("serve.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `GET /readyz` answers 200.
+    fn is_ready(&self) -> bool {
+        use std::io::{Read as _, Write as _};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let mut head = [0u8; 12];
+        stream
+            .write_all(b"GET /readyz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .is_ok()
+            && stream.read_exact(&mut head).is_ok()
+            && head.ends_with(b"200")
+    }
+
+    /// `kill -9`, then the same replica started again.
+    fn kill_and_restart(&mut self) {
+        self.kill();
+        self.child = Self::spawn(
+            self.port,
+            &self.knowledge,
+            self.data.path(),
+            &self.database_url,
+            &self.smtp_url,
+        );
+        self.wait_until_ready();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends `count` hand-overs (notes `prefix-N`), alternating between `bases`; a request a
+/// replica does not accept (it is being killed) goes to the next, as a load balancer retries.
+/// Returns the ticket ids accepted.
+async fn escalate_many(bases: &[String], prefix: &str, count: usize) -> Vec<String> {
+    let client = crate::helpers::http_client();
+    let requests = (0..count).map(|n| {
+        let client = client.clone();
+        let bases = bases.to_vec();
+        let note = format!("{prefix}-{n}");
+        async move {
+            for attempt in 0..10 {
+                let base = &bases[(n + attempt) % bases.len()];
+                let sent = client
+                    .post(format!("{base}/api/v1/escalations"))
+                    .json(&json!({"tenant": "acme", "contact_email": "ana@example.com", "note": note}))
+                    .send()
+                    .await;
+                if let Ok(r) = sent {
+                    if r.status().as_u16() == 202 {
+                        let body: Value = r.json().await.unwrap();
+                        return body["ticket_id"].as_str().unwrap().to_string();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no replica accepted {note}");
+        }
+    });
+    futures_util::stream::iter(requests)
+        .buffer_unordered(8)
+        .collect()
+        .await
+}
+
+/// Chat turns on `base` while it may be killed; failures are expected, half-written turns not.
+async fn chat_while(base: String, stop: Arc<AtomicBool>) {
+    let client = crate::helpers::http_client();
+    while !stop.load(Ordering::SeqCst) {
+        let _ = client
+            .post(format!("{base}/api/v1/chat"))
+            .json(&json!({"tenant": "acme", "message": "How long does a refund take?", "contact_email": "ana@example.com"}))
+            .send()
+            .await;
+    }
+}
+
+#[test]
+fn a_thousand_hand_overs_through_two_mail_outages_and_a_killed_replica_are_each_emailed_once() {
+    let database = SharedDatabase::new();
+    let mail = tempfile::tempdir().unwrap();
+    let smtp_port = crate::smtp::free_port();
+    let mut smtp = Some(crate::smtp::SmtpServer::start(smtp_port, mail.path()));
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let knowledge = crate::replicas::knowledge();
+    let mut first = Replica::start(knowledge.path(), database.url(), &smtp_url);
+    let second = Replica::start(knowledge.path(), database.url(), &smtp_url);
+    let bases = [first.base(), second.base()];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut accepted = Vec::new();
+
+    accepted.extend(runtime.block_on(escalate_many(&bases, "a", 250)));
+    drop(smtp.take()); // the mail server stops
+    accepted.extend(runtime.block_on(escalate_many(&bases, "b", 250)));
+    smtp = Some(crate::smtp::SmtpServer::start(smtp_port, mail.path()));
+    // kill -9 the first replica while it delivers and answers, then start it again
+    let stop = Arc::new(AtomicBool::new(false));
+    let chats = runtime.spawn(chat_while(first.base(), Arc::clone(&stop)));
+    accepted.extend(runtime.block_on(escalate_many(&bases, "c", 150)));
+    first.kill_and_restart();
+    stop.store(true, Ordering::SeqCst);
+    runtime.block_on(chats).unwrap();
+    accepted.extend(runtime.block_on(escalate_many(&bases, "d", 100)));
+    drop(smtp.take()); // and stops again
+    accepted.extend(runtime.block_on(escalate_many(&bases, "e", 250)));
+    let smtp = smtp.insert(crate::smtp::SmtpServer::start(smtp_port, mail.path()));
+    let accepted_ids: std::collections::HashSet<&String> = accepted.iter().collect();
+    assert_eq!(accepted_ids.len(), 1000, "1,000 tickets accepted");
+
+    // Every ticket recorded as sent (the mail server stores a message before it says so).
+    let pool = runtime
+        .block_on(sqlx::PgPool::connect(database.url()))
+        .unwrap();
+    let unsent = || -> i64 {
+        runtime
+            .block_on(
+                sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status <> 'sent'")
+                    .fetch_one(&pool),
+            )
+            .unwrap()
+    };
+    let started = Instant::now();
+    while unsent() > 0 && started.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(unsent(), 0, "every ticket sent");
+    let messages = smtp.messages();
+    let ids: std::collections::HashSet<String> = messages
+        .iter()
+        .filter_map(|raw| crate::smtp::header(raw, "Message-ID"))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1000,
+        "one Message-ID per ticket ({} messages)",
+        messages.len()
+    );
+    for id in &accepted {
+        assert!(
+            ids.iter().any(|m| m.contains(id.as_str())),
+            "ticket {id} has no email"
+        );
+    }
+    // An email is sent twice only when a replica died between sending it and recording it:
+    // both copies then carry one Message-ID, which the team's mail client shows once.
+    let copies = messages.len() - ids.len();
+    assert!(copies <= 10, "{copies} second copies");
+    eprintln!(
+        "outbox under faults: 1000 tickets, {} emails, {copies} second copies after kill -9",
+        messages.len()
+    );
+
+    // No half-written conversation: every conversation holds whole exchanges.
+    runtime.block_on(async {
+        let odd: Vec<(String,)> = sqlx::query_as(
+            "SELECT conversation_id FROM messages GROUP BY conversation_id HAVING COUNT(*) % 2 = 1",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(odd.is_empty(), "half-written conversations: {odd:?}");
+        pool.close().await;
+    });
 }
