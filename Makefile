@@ -12,7 +12,7 @@ EVAL_DEV_MIN ?= 0.43
 # The shared development data: the dev help center (a real one askdesk was not tuned on).
 SHARED ?= ../shared
 
-.PHONY: setup test-setup build run test lint unit e2e eval bench bench-peer bench-http
+.PHONY: setup test-setup build run test lint unit e2e eval bench bench-peer bench-http bench-replicas
 
 setup:
 	scripts/setup.sh models
@@ -64,3 +64,9 @@ bench-peer: setup build
 bench-http: setup build
 	scripts/setup.sh peer
 	scripts/bench-http.sh
+
+## Replicas on PostgreSQL: throughput against SQLite and one replica, then a soak (SOAK=600 s)
+## on two replicas at 80% of their capacity (docs/benchmarks.md, "Replicas").
+bench-replicas: setup build
+	$(CARGO) build --release --example load
+	scripts/bench-replicas.sh

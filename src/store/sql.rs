@@ -403,19 +403,18 @@ macro_rules! sql_store {
                     reply.id.clone()
                 };
                 let now = now_ms();
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ($1, $2, 'user', $3, $4)")
-                    .bind(&user_id)
-                    .bind(conversation_id)
-                    .bind(question)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                // One statement, so both rows or neither, in one round trip; rows are numbered
+                // in the order they are listed.
                 sqlx::query(
-                    "INSERT INTO messages (id, conversation_id, role, content, outcome, reason, confidence, citations, decision, created_at) VALUES ($1, $2, 'assistant', $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO messages (id, conversation_id, role, content, outcome, reason, confidence, citations, decision, created_at)
+                     VALUES ($1, $2, 'user', $3, NULL, NULL, NULL, '[]', NULL, $4),
+                            ($5, $2, 'assistant', $6, $7, $8, $9, $10, $11, $12)",
                 )
-                .bind(&reply_id)
+                .bind(&user_id)
                 .bind(conversation_id)
+                .bind(question)
+                .bind(now)
+                .bind(&reply_id)
                 .bind(&reply.content)
                 .bind(&reply.outcome)
                 .bind(&reply.reason)
@@ -423,9 +422,8 @@ macro_rules! sql_store {
                 .bind(reply.citations.to_string())
                 .bind(reply.decision.as_ref().map(json))
                 .bind(now + 1)
-                .execute(&mut *tx)
+                .execute(&self.pool)
                 .await?;
-                tx.commit().await?;
                 Ok((user_id, reply_id))
             }
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Replicas on PostgreSQL, measured in one run on this machine, demo knowledge, extractive mode,
+# rate limits off (one client sends thousands of requests a second):
+#  1. HTTP throughput, wrk as in bench-http.sh (2 threads, 32 connections, distinct questions):
+#     one replica on SQLite, one on PostgreSQL, two on PostgreSQL (one wrk per replica with 16
+#     connections each, as a load balancer would split them; requests/s summed);
+#  2. a soak: SOAK seconds (default 600) on two replicas at 80% of their measured capacity, with
+#     the open-loop generator of examples/load.rs (fixed rate, so a growing tail shows instead of
+#     slowing the client down): errors, p50/p99 per minute and each replica's RSS after the
+#     first minute and at the end; and one replica at 80% of its own capacity for 60 s, the p99
+#     the soak's is compared with.
+# Needs PostgreSQL (PGURL, default postgres://postgres@127.0.0.1:5432/test) with psql, and a
+# release build (`make bench-replicas` does the build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${ASKDESK_SHARED:-../shared}"
+DURATION="${DURATION:-15s}"
+SOAK="${SOAK:-600}"
+PGURL="${PGURL:-postgres://postgres@127.0.0.1:5432/test}"
+BIN="${CARGO_TARGET_DIR:-target}/release/askdesk"
+LOAD="${CARGO_TARGET_DIR:-target}/release/examples/load"
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+tmp="$(mktemp -d)"
+schema="askdesk_bench_$$"
+psql "$PGURL" -qc "CREATE SCHEMA $schema"
+cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; psql "$PGURL" -qc "DROP SCHEMA $schema CASCADE" || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+PG="$PGURL?options[search_path]=$schema"
+
+wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "port $1 never became ready" >&2; exit 1; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# serve PORT NAME [DATABASE_URL]: starts a replica in the background; its pid is in $served
+serve() {
+  mkdir -p "$tmp/$2"
+  ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE=0 ASKDESK_RATE_LIMIT_PER_TENANT_PER_MINUTE=0 ASKDESK_DATABASE_URL="${3:-}" \
+    "$BIN" serve --knowledge knowledge --data "$tmp/$2" --bind "127.0.0.1:$1" >"$tmp/$2.log" 2>&1 &
+  served=$!
+  wait_ready "$1"
+}
+stop() { kill -INT "$@"; wait "$@" 2>/dev/null || true; }
+wrk_rps() { # PORT CONNECTIONS
+  wrk -t1 -c"$2" -d"$DURATION" --latency -s "$SHARED/peer/chat.lua" "http://127.0.0.1:$1" >"$tmp/wrk.$1"
+  awk '/Requests\/sec/ {print $2}' "$tmp/wrk.$1"
+}
+wrk_row() { # NAME PORT
+  wrk -t2 -c32 -d"$DURATION" --latency -s "$SHARED/peer/chat.lua" "http://127.0.0.1:$2" >"$tmp/wrk"
+  echo "| $1 | $(awk '/Requests\/sec/ {print $2}' "$tmp/wrk") | $(awk '$1=="50%" {print $2}' "$tmp/wrk") | $(awk '$1=="99%" {print $2}' "$tmp/wrk") | $(grep -c 'Non-2xx\|Socket errors' "$tmp/wrk" || true) |"
+}
+
+echo "## Throughput (wrk, $DURATION each)"
+echo "| setup | requests/s | p50 | p99 | error lines |"
+echo "|---|---|---|---|---|"
+serve 18201 sqlite; a=$served
+wrk_row "one replica, SQLite" 18201
+stop $a
+serve 18202 pg-one "$PG"; a=$served
+wrk_row "one replica, PostgreSQL" 18202
+stop $a
+serve 18203 pg-a "$PG"; a=$served
+serve 18204 pg-b "$PG"; b=$served
+wrk_rps 18203 16 >"$tmp/rps.a" & w1=$!
+wrk_rps 18204 16 >"$tmp/rps.b" & w2=$!
+wait $w1 $w2
+two=$(python3 -c "print(round($(cat "$tmp/rps.a") + $(cat "$tmp/rps.b"), 2))")
+echo "| two replicas, PostgreSQL (16 connections each, summed) | $two | | | |"
+
+# The open-loop capacity: the highest rate (steps of 20%, 15 s each) answered with no error and
+# a p99 under 250 ms, with the generator on the same cores as everything else.
+capacity() { # URL...
+  local rate=100 good=0 out
+  while :; do
+    out=$("$LOAD" --rate "$rate" --seconds 15 --interval 1000 "$@" | tail -1)
+    python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d['errors']==0 and d['ok']==d['sent'] and d['p99_ms']<250 else 1)" "$out" || break
+    good=$rate
+    rate=$(python3 -c "print(int($rate * 1.2))")
+  done
+  echo "$good"
+}
+pair=$(capacity http://127.0.0.1:18203 http://127.0.0.1:18204)
+pair_rate=$(python3 -c "print(round(0.8 * $pair))")
+echo
+echo "Open-loop capacity (no error, p99 < 250 ms): two replicas $pair requests/s"
+echo
+echo "## Soak: two replicas at $pair_rate requests/s (80%) for $SOAK s"
+"$LOAD" --rate "$pair_rate" --seconds 60 --interval 60 http://127.0.0.1:18203 http://127.0.0.1:18204 >/dev/null
+rss_a0=$(rss_kb $a); rss_b0=$(rss_kb $b)
+"$LOAD" --rate "$pair_rate" --seconds "$SOAK" --interval 60 http://127.0.0.1:18203 http://127.0.0.1:18204 | tee "$tmp/soak.json"
+rss_a1=$(rss_kb $a); rss_b1=$(rss_kb $b)
+echo "RSS after a minute's warm-up and at the end: replica A $rss_a0 -> $rss_a1 kB, replica B $rss_b0 -> $rss_b1 kB"
+python3 -c "print('RSS growth: A %.1f%%, B %.1f%%' % (100*($rss_a1/$rss_a0-1), 100*($rss_b1/$rss_b0-1)))"
+stop $a $b
+
+serve 18205 pg-single "$PG"; a=$served
+single=$(capacity http://127.0.0.1:18205)
+single_rate=$(python3 -c "print(round(0.8 * $single))")
+echo
+echo "Open-loop capacity (no error, p99 < 250 ms): one replica $single requests/s"
+echo "## One replica at $single_rate requests/s (80%), 60 s"
+"$LOAD" --rate "$single_rate" --seconds 60 --interval 60 http://127.0.0.1:18205 | tail -1
+stop $a
