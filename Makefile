@@ -12,7 +12,7 @@ EVAL_DEV_MIN ?= 0.43
 # The shared development data: the dev help center (a real one askdesk was not tuned on).
 SHARED ?= ../shared
 
-.PHONY: setup test-setup build run test lint unit e2e eval bench bench-peer bench-http bench-replicas
+.PHONY: setup test-setup build run test lint unit e2e eval bench bench-peer bench-http bench-replicas fuzz
 
 setup:
 	scripts/setup.sh models
@@ -70,3 +70,9 @@ bench-http: setup build
 bench-replicas: setup build
 	$(CARGO) build --release --example load
 	scripts/bench-replicas.sh
+
+## The document parsers and the suite loader under cargo fuzz, FUZZ_SECONDS (120) per target
+## (not part of make test; the last run's figures are in docs/benchmarks.md, "Fuzzing").
+fuzz:
+	scripts/setup.sh fuzz
+	scripts/fuzz.sh

@@ -7,7 +7,8 @@
 # Idempotent: files already present with the expected sha256 are kept; wheels are cached in .cache/wheels.
 #   e2e:                       Debian's chromium (when /usr/bin/chromium is missing) and tests/e2e's
 #                              node modules (npm ci: playwright-core, which never downloads a browser)
-# Usage: scripts/setup.sh [models] [test] [llm] [peer] [e2e]   (default: models)
+#   fuzz:                      a nightly toolchain and cargo-fuzz, for make fuzz
+# Usage: scripts/setup.sh [models] [test] [llm] [peer] [e2e] [fuzz]   (default: models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${ASKDESK_CACHE:-$PWD/.cache}"
@@ -150,6 +151,16 @@ setup_e2e() {
   touch "$stamp"
 }
 
+# The parsers' fuzzing (make fuzz): a nightly toolchain and cargo-fuzz (pinned) from crates.io.
+setup_fuzz() {
+  command -v rustup >/dev/null || { log "rustup is needed for the nightly toolchain of cargo fuzz"; exit 1; }
+  rustup toolchain list | grep -q '^nightly' || { log "installing the nightly toolchain"; rustup toolchain install nightly --profile minimal; }
+  if ! cargo fuzz --version 2>/dev/null | grep -q '0.13.2'; then
+    log "installing cargo-fuzz 0.13.2"
+    cargo install --quiet --locked cargo-fuzz --version 0.13.2
+  fi
+}
+
 for component in "${@:-models}"; do
   case "$component" in
     models) setup_models ;;
@@ -157,6 +168,7 @@ for component in "${@:-models}"; do
     llm) setup_llm ;;
     peer) setup_peer ;;
     e2e) setup_e2e ;;
+    fuzz) setup_fuzz ;;
     *) log "unknown component: $component"; exit 2 ;;
   esac
 done

@@ -75,6 +75,7 @@ pub struct ServiceConfig {
     pub smtp: SmtpSettings,
     pub outbox: OutboxSettings,
     pub replicas: ReplicaSettings,
+    pub retention: RetentionSettings,
     pub cors: CorsConfig,
 }
 
@@ -92,6 +93,7 @@ impl Default for ServiceConfig {
             smtp: SmtpSettings::default(),
             outbox: OutboxSettings::default(),
             replicas: ReplicaSettings::default(),
+            retention: RetentionSettings::default(),
             cors: CorsConfig::default(),
         }
     }
@@ -279,6 +281,22 @@ impl Default for ReplicaSettings {
     }
 }
 
+/// When the brands' `retention_days` are applied.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// How often expired conversations and tickets are deleted (and once at start-up).
+    pub interval_ms: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            interval_ms: 60 * 60 * 1000,
+        }
+    }
+}
+
 /// CORS of the public API; the allowed origins themselves are per tenant (`tenant.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -375,6 +393,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "ASKDESK_REPLICAS_FOLLOW_INTERVAL_MS",
         "replicas.follow_interval_ms",
     ),
+    ("ASKDESK_RETENTION_INTERVAL_MS", "retention.interval_ms"),
     ("ASKDESK_CORS_ALLOW_SAME_ORIGIN", "cors.allow_same_origin"),
 ];
 

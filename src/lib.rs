@@ -19,6 +19,7 @@
 //! - [`gaps`]: unanswered questions grouped by meaning (the admin API's knowledge gaps).
 //! - [`beir`]: retrieval evaluation on BEIR-layout data sets.
 //! - [`config`]: the service configuration: defaults, TOML file, environment, flags.
+//! - [`logging`]: the log writer that masks customers' e-mail addresses and card numbers.
 //! - [`cli`]: the `askdesk` commands (the binary's `main` only parses and dispatches).
 
 pub mod answer;
@@ -36,6 +37,7 @@ pub mod http;
 pub mod index;
 pub mod knowledge;
 pub mod llm;
+pub mod logging;
 mod progress;
 pub mod prompts;
 pub mod retrieve;

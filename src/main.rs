@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("ASKDESK_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(askdesk::logging::MaskedStderr)
         .init();
     askdesk::llm::install_tls_provider();
     let cli = askdesk::cli::Cli::parse();

@@ -22,6 +22,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
     follow_interval: Duration,
+    retention_interval: Duration,
 }
 
 /// The tenants of `config.knowledge` with their indexes (built or brought up to date in
@@ -97,11 +98,12 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
-        let follow_interval = Duration::from_millis(config.replicas.follow_interval_ms.max(1));
+        let millis = |ms: u64| Duration::from_millis(ms.max(1));
         Ok(Self {
             listener,
             state,
-            follow_interval,
+            follow_interval: millis(config.replicas.follow_interval_ms),
+            retention_interval: millis(config.retention.interval_ms),
         })
     }
 
@@ -121,9 +123,9 @@ impl Application {
         &self.state
     }
 
-    /// Serves, runs the outbox worker and follows the other replicas' re-indexes until
-    /// `shutdown` completes; then open requests finish and the background tasks stop (the
-    /// worker between two deliveries).
+    /// Serves, runs the outbox worker, applies retention and follows the other replicas'
+    /// re-indexes until `shutdown` completes; then open requests finish and the background
+    /// tasks stop (the worker between two deliveries).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -139,9 +141,15 @@ impl Application {
         let worker = tokio::spawn(outbox.run(until_stopped()));
         let reindexer = Arc::clone(&self.state.reindexer);
         let follower = tokio::spawn(reindexer.follow(self.follow_interval, until_stopped()));
+        let desk = self.state.desk.clone();
+        let retention_interval = self.retention_interval;
+        let retention = tokio::spawn(async move {
+            desk.keep_retention(retention_interval, until_stopped())
+                .await
+        });
         let served = crate::http::serve(self.listener, self.state, shutdown).await;
         let _ = stop.send(true);
-        let _ = tokio::join!(worker, follower);
+        let _ = tokio::join!(worker, follower, retention);
         served
     }
 }

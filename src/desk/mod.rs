@@ -3,10 +3,12 @@
 //! customer's request for a person ([`handoff`]: check the form, attach the transcript, store the
 //! ticket, wake the outbox). The HTTP handlers (chat JSON and SSE, the OpenAI-compatible API,
 //! the handoff form) only translate to and from these. [`Reindexer`] keeps every replica's
-//! indexes on the same knowledge.
+//! indexes on the same knowledge; [`Desk::keep_retention`] and [`Desk::delete_customer`] remove
+//! what should not be kept.
 
 mod handoff;
 mod reindex;
+mod retention;
 mod turn;
 
 pub use handoff::{HandedOver, HandoffRequest, MAX_FIELD_CHARS};

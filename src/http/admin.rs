@@ -445,6 +445,44 @@ pub async fn reindex(
     }))
 }
 
+/// Whose data to delete.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerQuery {
+    /// The customer's contact address (any case).
+    email: String,
+    /// Only this brand's (absent: every brand's).
+    tenant: Option<String>,
+}
+
+/// Deletes a customer's conversations (those they gave the address in or handed over from,
+/// with their messages and ratings) and tickets (with screenshots), and says how many.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/customers",
+    tag = "admin",
+    security(("admin_key" = [])),
+    params(CustomerQuery),
+    responses(
+        (status = 200, description = "What was deleted", body = crate::store::Removed),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 422, description = "Missing or invalid email", body = ErrorBody),
+    )
+)]
+pub async fn delete_customer(
+    _: RequireAdmin,
+    State(state): State<AppState>,
+    query: Result<Query<CustomerQuery>, QueryRejection>,
+) -> Result<Json<crate::store::Removed>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let removed = state
+        .desk
+        .delete_customer(&query.email, query.tenant.as_deref())
+        .await?;
+    Ok(Json(removed))
+}
+
 /// Where `askdesk eval --json` is expected to have written its report.
 const EVAL_REPORT: &str = "eval-report.json";
 

@@ -90,6 +90,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::feedback))
         .routes(routes!(admin::gaps))
         .routes(routes!(admin::reindex))
+        .routes(routes!(admin::delete_customer))
         .routes(routes!(admin::eval_report))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     // The handoff form may carry screenshots: it has its own, larger limit.

@@ -359,10 +359,14 @@ fn walk_documents(
     }
 }
 
+/// The kinds of document a knowledge folder holds, by file extension.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Format {
+pub enum Format {
+    /// `.md`, `.markdown`: CommonMark with optional YAML front matter.
     Markdown,
+    /// `.txt`
     Text,
+    /// `.html`, `.htm`
     Html,
 }
 
@@ -404,10 +408,6 @@ pub fn load_document(
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
-    if text.trim().is_empty() {
-        return Err(error("empty document".into()));
-    }
     let relative = path
         .strip_prefix(tenant_dir)
         .unwrap_or(path)
@@ -417,10 +417,27 @@ pub fn load_document(
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/");
-    let fallback_title = humanize(relative.file_name().map(|n| n.to_string_lossy()).as_deref());
+    parse_document(tenant, &doc_path, format, &text, options).map_err(error)
+}
+
+/// Parses one document's text into passages: `doc_path` is its path in the tenant folder
+/// without the extension (the middle of the passage ids; its last part titles a document
+/// that names no title). The error says what is wrong with the text.
+pub fn parse_document(
+    tenant: &str,
+    doc_path: &str,
+    format: Format,
+    text: &str,
+    options: ChunkOptions,
+) -> Result<Vec<Passage>, String> {
+    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    if text.trim().is_empty() {
+        return Err("empty document".into());
+    }
+    let fallback_title = humanize(doc_path.rsplit('/').next());
     let (front, title, blocks) = match format {
         Format::Markdown => {
-            let (front, body) = split_front_matter(&text).map_err(error)?;
+            let (front, body) = split_front_matter(&text)?;
             let title = front.title.clone().unwrap_or(fallback_title);
             (front, title, markdown::blocks(body))
         }
@@ -440,7 +457,7 @@ pub fn load_document(
     };
     let sections = sections(&title, blocks, options);
     if sections.is_empty() {
-        return Err(error("no text to index".into()));
+        return Err("no text to index".into());
     }
     let kind = front.kind.unwrap_or_default();
     Ok(sections

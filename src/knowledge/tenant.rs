@@ -60,6 +60,10 @@ pub struct TenantConfig {
     /// question as close as a paraphrase to one of them has that intent.
     #[serde(default)]
     pub intents: Vec<BrandIntent>,
+    /// Days conversations and delivered tickets are kept; older ones are deleted by the
+    /// service (hourly). Unset: kept until deleted through the admin API.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
 
 /// Example messages a brand adds to one intent.
@@ -140,6 +144,11 @@ impl TenantConfig {
         if !(config.answer_precision > 0.0 && config.answer_precision <= 1.0) {
             return Err("`answer_precision` must be above 0 and at most 1".into());
         }
+        if config.retention_days == Some(0) {
+            return Err(
+                "`retention_days` must be at least 1 (leave it out to keep everything)".into(),
+            );
+        }
         for intent in &config.intents {
             if crate::answer::Intent::parse(&intent.name).is_none() {
                 let known: Vec<&str> = crate::answer::Intent::ALL
@@ -216,6 +225,20 @@ mod tests {
         );
         let err = TenantConfig::parse(&format!("{base}answer_precision = 1.5\n")).unwrap_err();
         assert!(err.contains("answer_precision"), "{err}");
+    }
+
+    #[test]
+    fn retention_is_a_positive_number_of_days_or_unset() {
+        let base = "name = \"Acme\"\nsupport_email = \"help@acme.test\"\n";
+        assert_eq!(TenantConfig::parse(base).unwrap().retention_days, None);
+        let kept = TenantConfig::parse(&format!("{base}retention_days = 30\n")).unwrap();
+        assert_eq!(kept.retention_days, Some(30));
+        let err = TenantConfig::parse(&format!("{base}retention_days = 0\n")).unwrap_err();
+        assert!(err.contains("retention_days"), "{err}");
+        for bad in ["-1", "\"30d\"", "1.5"] {
+            let err = TenantConfig::parse(&format!("{base}retention_days = {bad}\n")).unwrap_err();
+            assert!(err.starts_with("line 3: "), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -297,6 +297,18 @@ pub trait Store: Send + Sync {
         since: Option<i64>,
         limit: u32,
     ) -> Result<Vec<FeedbackRecord>, StoreError>;
+    /// Deletes what retention no longer keeps for `tenant`: conversations with nothing said at
+    /// or after `before` (Unix ms), with their messages and ratings, and delivered tickets
+    /// created before it, with their screenshots. Tickets not yet delivered are kept.
+    async fn purge_before(&self, tenant: &str, before: i64) -> Result<Removed, StoreError>;
+    /// Deletes every conversation and ticket of the customer with this contact address (any
+    /// case), of one tenant or all: the conversations they gave the address in or handed over
+    /// from, their messages and ratings, the tickets and their screenshots.
+    async fn delete_customer(
+        &self,
+        email: &str,
+        tenant: Option<&str>,
+    ) -> Result<Removed, StoreError>;
     /// Announces that replica `origin` re-indexed `scope` (a tenant id, or
     /// [`ALL_TENANTS`]): its generation goes up by one. Returns the new generation.
     async fn announce_reindex(&self, scope: &str, origin: &str) -> Result<i64, StoreError>;
@@ -310,6 +322,14 @@ pub trait Store: Send + Sync {
         since: Option<i64>,
         limit: u32,
     ) -> Result<Vec<UnansweredQuestion>, StoreError>;
+}
+
+/// What a purge or a customer's deletion removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Removed {
+    pub conversations: u64,
+    pub messages: u64,
+    pub tickets: u64,
 }
 
 /// The scope of a re-index of every tenant (tenant ids never contain `*`).

@@ -55,6 +55,25 @@ macro_rules! question_before_answer {
     };
 }
 
+/// SQL for the ids of the conversations of the customer `$1` (contact address, any case) in
+/// tenant `$2` (NULL: every tenant): those they gave the address in, and those they handed over
+/// from.
+macro_rules! customer_conversations {
+    () => {
+        "(SELECT id FROM conversations WHERE LOWER(contact_email) = LOWER($1) AND ($2 IS NULL OR tenant = $2)
+          UNION SELECT conversation_id FROM tickets
+          WHERE LOWER(contact_email) = LOWER($1) AND conversation_id IS NOT NULL AND ($2 IS NULL OR tenant = $2))"
+    };
+}
+
+/// SQL for the ids of tenant `$1`'s conversations with nothing said at or after `$2` (Unix ms).
+macro_rules! expired_conversations {
+    () => {
+        "(SELECT c.id FROM conversations c WHERE c.tenant = $1 AND c.created_at < $2
+          AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at >= $2))"
+    };
+}
+
 /// Implements [`Store`](super::Store) for `$store` (a struct with a `pool: sqlx::Pool<$db>`),
 /// reading rows of type `$row`; `$lock` ends the outbox claim's inner select.
 macro_rules! sql_store {
@@ -63,7 +82,7 @@ macro_rules! sql_store {
             from_json, json, rating_from, role_from, status_from, ticket_id,
         };
         use $crate::store::{
-            now_ms, random_id, Attachment, Delivery, FeedbackRecord, KnowledgeGeneration, NewTicket, Rating, Store,
+            now_ms, random_id, Attachment, Delivery, FeedbackRecord, KnowledgeGeneration, NewTicket, Rating, Removed, Store,
             StoreError, StoredMessage, Ticket, TicketStatus, UnansweredQuestion,
         };
         use sqlx::Row as _;
@@ -362,6 +381,62 @@ macro_rules! sql_store {
                     .collect::<Result<_, _>>()?)
             }
 
+            async fn purge_before(&self, tenant: &str, before: i64) -> Result<Removed, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let run = |sql: &'static str| sqlx::query(sql).bind(tenant).bind(before);
+                run(concat!("DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id IN ",
+                    $crate::store::sql::expired_conversations!(), ")"))
+                    .execute(&mut *tx)
+                    .await?;
+                let messages = run(concat!("DELETE FROM messages WHERE conversation_id IN ",
+                    $crate::store::sql::expired_conversations!()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let conversations = run(concat!("DELETE FROM conversations WHERE id IN ",
+                    $crate::store::sql::expired_conversations!()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                run("DELETE FROM attachments WHERE ticket_id IN (SELECT id FROM tickets WHERE tenant = $1 AND status = 'sent' AND created_at < $2)")
+                    .execute(&mut *tx)
+                    .await?;
+                let tickets = run("DELETE FROM tickets WHERE tenant = $1 AND status = 'sent' AND created_at < $2")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(Removed { conversations, messages, tickets })
+            }
+
+            async fn delete_customer(&self, email: &str, tenant: Option<&str>) -> Result<Removed, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let run = |sql: &'static str| sqlx::query(sql).bind(email).bind(tenant);
+                run(concat!("DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id IN ",
+                    $crate::store::sql::customer_conversations!(), ")"))
+                    .execute(&mut *tx)
+                    .await?;
+                let messages = run(concat!("DELETE FROM messages WHERE conversation_id IN ",
+                    $crate::store::sql::customer_conversations!()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let conversations = run(concat!("DELETE FROM conversations WHERE id IN ",
+                    $crate::store::sql::customer_conversations!()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                run("DELETE FROM attachments WHERE ticket_id IN (SELECT id FROM tickets WHERE LOWER(contact_email) = LOWER($1) AND ($2 IS NULL OR tenant = $2))")
+                    .execute(&mut *tx)
+                    .await?;
+                let tickets = run("DELETE FROM tickets WHERE LOWER(contact_email) = LOWER($1) AND ($2 IS NULL OR tenant = $2)")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(Removed { conversations, messages, tickets })
+            }
+
             async fn create_conversation(
                 &self,
                 tenant: &str,
@@ -530,7 +605,7 @@ macro_rules! sql_store {
     };
 }
 
-pub(super) use {question_before_answer, sql_store};
+pub(super) use {customer_conversations, expired_conversations, question_before_answer, sql_store};
 
 #[cfg(test)]
 mod tests {

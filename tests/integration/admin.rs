@@ -738,3 +738,147 @@ fn eval_draft_turns_disliked_and_unanswered_questions_into_cases_to_decide() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_customers_data_is_deleted_on_request_and_counted() {
+    let app = spawn_app();
+    let first = chat(&app, "fictart", "can I get a refund", None);
+    let (status, ticket) = app.post(
+        "/api/v1/escalations",
+        &json!({"tenant": "fictart", "contact_email": "Ana@Example.com",
+                "conversation_id": first["conversation_id"],
+                "conversation_token": first["conversation_token"]}),
+    );
+    assert_eq!(status, 202, "{ticket}");
+    let kept = chat(&app, "fictart", "can I get a refund", None);
+
+    let path = "/api/admin/customers?email=ana%40example.com&tenant=fictart";
+    assert_eq!(call(&app, "DELETE", path, None, None).0, 401);
+    for (bad, status) in [
+        ("/api/admin/customers", 422),
+        ("/api/admin/customers?email=not-an-address", 422),
+        (
+            "/api/admin/customers?email=ana%40example.com&tenant=nobody",
+            404,
+        ),
+    ] {
+        let (got, body) = admin(&app, "DELETE", bad, None);
+        assert_eq!(got, status, "{bad}: {body}");
+    }
+    let (status, body) = admin(&app, "DELETE", path, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"conversations": 1, "messages": 2, "tickets": 1})
+    );
+    let id = ticket["ticket_id"].as_str().unwrap();
+    assert!(app
+        .runtime
+        .block_on(app.store.ticket(id))
+        .unwrap()
+        .is_none());
+    let conversation = first["conversation_id"].as_str().unwrap();
+    assert!(app
+        .runtime
+        .block_on(app.store.conversation(conversation))
+        .unwrap()
+        .is_none());
+    // the chat is gone for the customer too; other conversations are not touched
+    let (status, _) = app.post(
+        "/api/v1/chat",
+        &json!({"tenant": "fictart", "message": "hello again",
+                "conversation_id": first["conversation_id"],
+                "conversation_token": first["conversation_token"]}),
+    );
+    assert_eq!(status, 404);
+    assert_eq!(
+        chat(&app, "fictart", "and for annual plans?", Some(&kept))["conversation_id"],
+        kept["conversation_id"]
+    );
+    let (_, again) = admin(&app, "DELETE", path, None);
+    assert_eq!(
+        again,
+        json!({"conversations": 0, "messages": 0, "tickets": 0})
+    );
+}
+
+#[test]
+fn the_service_deletes_what_is_older_than_the_brands_retention() {
+    let knowledge = acme_knowledge(&[(
+        "faq.md",
+        "## How do I reset my password?\nUse the reset link on the login page.\n",
+    )]);
+    write_files(
+        knowledge.path(),
+        &[(
+            "acme/tenant.toml",
+            "name = \"Acme\"\nsupport_email = \"help@acme.test\"\nretention_days = 30\n",
+        )],
+    );
+    let app = spawn_app_on(knowledge.path());
+    let old = chat(&app, "acme", "How do I reset my password?", None);
+    let (status, ticket) = app.post(
+        "/api/v1/escalations",
+        &json!({"tenant": "acme", "contact_email": "ana@example.com", "note": "old"}),
+    );
+    assert_eq!(status, 202, "{ticket}");
+    let ticket_id = ticket["ticket_id"].as_str().unwrap().to_string();
+    app.smtp.wait_for_messages(1);
+    // wait for the delivery to be recorded before ageing everything by 31 days
+    let started = Instant::now();
+    while app
+        .runtime
+        .block_on(app.store.ticket(&ticket_id))
+        .unwrap()
+        .unwrap()
+        .status
+        != TicketStatus::Sent
+    {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    app.runtime.block_on(async {
+        let url = format!("sqlite://{}", app.data_dir().join("askdesk.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let month = 31 * 24 * 60 * 60 * 1000_i64;
+        for table in ["conversations", "messages", "tickets"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET created_at = created_at - {month}"
+            ))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    });
+    let recent = chat(&app, "acme", "How do I reset my password?", None);
+
+    let old_id = old["conversation_id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    while app
+        .runtime
+        .block_on(app.store.conversation(&old_id))
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the retention job did not run"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(app
+        .runtime
+        .block_on(app.store.ticket(&ticket_id))
+        .unwrap()
+        .is_none());
+    let recent_id = recent["conversation_id"].as_str().unwrap();
+    assert_eq!(
+        app.runtime
+            .block_on(app.store.messages(recent_id))
+            .unwrap()
+            .len(),
+        2,
+        "a conversation inside the retention period is kept"
+    );
+}

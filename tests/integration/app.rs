@@ -119,6 +119,7 @@ fn test_config(
     config.smtp.from = "askdesk <askdesk@askdesk.test>".into();
     config.outbox.poll_interval_ms = 20;
     config.replicas.follow_interval_ms = 50;
+    config.retention.interval_ms = 50;
     config
 }
 

@@ -19,6 +19,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/admin/feedback"),
     ("get", "/api/admin/gaps"),
     ("post", "/api/admin/reindex"),
+    ("delete", "/api/admin/customers"),
     ("get", "/api/admin/eval-report"),
     ("get", "/healthz"),
     ("get", "/readyz"),

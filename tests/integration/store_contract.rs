@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use askdesk::answer::{Role, Turn};
 use askdesk::store::{
-    now_ms, Attachment, Delivery, NewTicket, Rating, Store, StoreError, StoredMessage,
+    now_ms, Attachment, Delivery, NewTicket, Rating, Removed, Store, StoreError, StoredMessage,
     TicketPassage, TicketStatus,
 };
 
@@ -501,5 +501,153 @@ fn a_bad_or_unreachable_database_url_is_a_clear_error() {
             panic!("nothing listens there");
         };
         assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
+    });
+}
+
+/// A conversation of `tenant` (contact address `contact`) with one exchange; returns its id.
+async fn chat(store: &dyn Store, tenant: &str, contact: Option<&str>) -> String {
+    let id = store
+        .create_conversation(tenant, "hash", contact)
+        .await
+        .unwrap();
+    store
+        .append_exchange(
+            &id,
+            "How long do refunds take?",
+            &reply(&id, "answer", None),
+        )
+        .await
+        .unwrap();
+    id
+}
+
+/// A ticket of `tenant` for `contact`, delivered or not, with one screenshot.
+async fn ticket(
+    store: &dyn Store,
+    tenant: &str,
+    contact: &str,
+    conversation: Option<&str>,
+    sent: bool,
+) -> String {
+    let mut new = new_ticket(tenant, "Where is my refund?");
+    new.contact_email = Some(contact.into());
+    new.conversation_id = conversation.map(str::to_string);
+    let shot = Attachment {
+        filename: "screen.png".into(),
+        content_type: "image/png".into(),
+        data: vec![1, 2, 3],
+    };
+    let ticket = store.create_ticket(new, vec![shot]).await.unwrap();
+    if sent {
+        store
+            .record_delivery(&ticket.id, Delivery::Sent, now_ms())
+            .await
+            .unwrap();
+    }
+    ticket.id
+}
+
+fn removed(conversations: u64, messages: u64, tickets: u64) -> Removed {
+    Removed {
+        conversations,
+        messages,
+        tickets,
+    }
+}
+
+#[test]
+fn retention_removes_quiet_conversations_and_delivered_tickets_of_one_tenant_only() {
+    on_both_backends(|db| async move {
+        let store = db.store.as_ref();
+        let quiet = chat(store, "acme", None).await;
+        let rated = store.messages(&quiet).await.unwrap()[1].id.clone();
+        store.add_feedback(&rated, Rating::Up, None).await.unwrap();
+        let active = chat(store, "acme", None).await;
+        let other = chat(store, "other", None).await;
+        let delivered = ticket(store, "acme", "ana@example.com", None, true).await;
+        let waiting = ticket(store, "acme", "ana@example.com", None, false).await;
+        let other_ticket = ticket(store, "other", "ana@example.com", None, true).await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let cutoff = now_ms();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // the customer came back to this one after the cutoff
+        store
+            .append_exchange(
+                &active,
+                "And for annual plans?",
+                &reply(&active, "answer", None),
+            )
+            .await
+            .unwrap();
+        let recent = ticket(store, "acme", "ana@example.com", None, true).await;
+
+        assert_eq!(
+            store.purge_before("acme", cutoff).await.unwrap(),
+            removed(1, 2, 1)
+        );
+        assert!(store.conversation(&quiet).await.unwrap().is_none());
+        assert!(store.messages(&quiet).await.unwrap().is_empty());
+        assert_eq!(store.messages(&active).await.unwrap().len(), 4);
+        assert_eq!(store.messages(&other).await.unwrap().len(), 2);
+        assert!(store.ticket(&delivered).await.unwrap().is_none());
+        assert!(store.attachments(&delivered).await.unwrap().is_empty());
+        for kept in [&waiting, &other_ticket, &recent] {
+            assert!(store.ticket(kept).await.unwrap().is_some(), "{kept}");
+        }
+        assert_eq!(
+            store.purge_before("acme", cutoff).await.unwrap(),
+            Removed::default(),
+            "a second pass (another replica's) removes nothing"
+        );
+        db
+    });
+}
+
+#[test]
+fn a_customers_conversations_and_tickets_are_deleted_on_request() {
+    on_both_backends(|db| async move {
+        let store = db.store.as_ref();
+        let given = chat(store, "acme", Some("ana@example.com")).await;
+        let rated = store.messages(&given).await.unwrap()[1].id.clone();
+        store
+            .add_feedback(&rated, Rating::Down, Some("no"))
+            .await
+            .unwrap();
+        let handed_over = chat(store, "acme", None).await;
+        let ticket_id = ticket(store, "acme", "ANA@Example.com", Some(&handed_over), false).await;
+        let elsewhere = chat(store, "other", Some("ana@example.com")).await;
+        let someone_else = chat(store, "acme", Some("bob@example.com")).await;
+        let bobs = ticket(store, "acme", "bob@example.com", Some(&someone_else), true).await;
+
+        assert_eq!(
+            store
+                .delete_customer("ana@example.com", Some("acme"))
+                .await
+                .unwrap(),
+            removed(2, 4, 1)
+        );
+        for gone in [&given, &handed_over] {
+            assert!(store.conversation(gone).await.unwrap().is_none(), "{gone}");
+        }
+        assert!(store.ticket(&ticket_id).await.unwrap().is_none());
+        assert!(store.attachments(&ticket_id).await.unwrap().is_empty());
+        assert!(store.conversation(&elsewhere).await.unwrap().is_some());
+        assert!(store.conversation(&someone_else).await.unwrap().is_some());
+        assert!(store.ticket(&bobs).await.unwrap().is_some());
+        assert_eq!(
+            store
+                .delete_customer("Ana@Example.COM", None)
+                .await
+                .unwrap(),
+            removed(1, 2, 0)
+        );
+        assert_eq!(
+            store
+                .delete_customer("nobody@example.com", None)
+                .await
+                .unwrap(),
+            Removed::default()
+        );
+        db
     });
 }
