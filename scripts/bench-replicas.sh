@@ -3,7 +3,8 @@
 # rate limits off (one client sends thousands of requests a second):
 #  1. HTTP throughput, wrk as in bench-http.sh (2 threads, 32 connections, distinct questions):
 #     one replica on SQLite, one on PostgreSQL, two on PostgreSQL (one wrk per replica with 16
-#     connections each, as a load balancer would split them; requests/s summed);
+#     connections each, as a load balancer would split them; requests/s summed; each of the two
+#     with PAIR_SESSIONS embedding sessions, default half the cores);
 #  2. a soak: SOAK seconds (default 600) on two replicas at 80% of their measured capacity, with
 #     the open-loop generator of examples/load.rs (fixed rate, so a growing tail shows instead of
 #     slowing the client down): errors, p50/p99 per minute and each replica's RSS after the
@@ -29,10 +30,12 @@ PG="$PGURL?options[search_path]=$schema"
 
 wait_ready() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "port $1 never became ready" >&2; exit 1; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# serve PORT NAME [DATABASE_URL]: starts a replica in the background; its pid is in $served
+# serve PORT NAME [DATABASE_URL [EMBED_SESSIONS]]: starts a replica in the background; its pid
+# is in $served. Replicas sharing one machine share its cores: each gets its share of embedding
+# sessions (PAIR_SESSIONS, default half the cores), as the README tells operators to do.
 serve() {
   mkdir -p "$tmp/$2"
-  ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE=0 ASKDESK_RATE_LIMIT_PER_TENANT_PER_MINUTE=0 ASKDESK_DATABASE_URL="${3:-}" \
+  ASKDESK_EMBED_SESSIONS="${4:-}" ASKDESK_RATE_LIMIT_PER_IP_PER_MINUTE=0 ASKDESK_RATE_LIMIT_PER_TENANT_PER_MINUTE=0 ASKDESK_DATABASE_URL="${3:-}" \
     "$BIN" serve --knowledge knowledge --data "$tmp/$2" --bind "127.0.0.1:$1" >"$tmp/$2.log" 2>&1 &
   served=$!
   wait_ready "$1"
@@ -56,8 +59,9 @@ stop $a
 serve 18202 pg-one "$PG"; a=$served
 wrk_row "one replica, PostgreSQL" 18202
 stop $a
-serve 18203 pg-a "$PG"; a=$served
-serve 18204 pg-b "$PG"; b=$served
+PAIR_SESSIONS="${PAIR_SESSIONS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}"
+serve 18203 pg-a "$PG" "$PAIR_SESSIONS"; a=$served
+serve 18204 pg-b "$PG" "$PAIR_SESSIONS"; b=$served
 wrk_rps 18203 16 >"$tmp/rps.a" & w1=$!
 wrk_rps 18204 16 >"$tmp/rps.b" & w2=$!
 wait $w1 $w2

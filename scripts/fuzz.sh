@@ -28,7 +28,7 @@ for target in $TARGETS; do
   status=0
   (cd fuzz && cargo +nightly fuzz run "$target" "$corpus/$target" -- \
     -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1 || status=$?
-  runs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "$log")
+  runs=$(awk '/stat::number_of_executed_units/ {print $NF}' "$log")
   crashes=$(find "fuzz/artifacts/$target" -type f 2>/dev/null | wc -l)
   echo "| $target | $SECONDS_EACH | ${runs:-?} | $crashes |"
   if [ "$status" -ne 0 ]; then tail -40 "$log" >&2; fi

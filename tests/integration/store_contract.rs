@@ -651,3 +651,63 @@ fn a_customers_conversations_and_tickets_are_deleted_on_request() {
         db
     });
 }
+
+/// A store written before one rating per answer (version 4, several ratings of one answer)
+/// upgrades to keep only each answer's latest rating.
+#[test]
+fn the_upgrade_to_one_rating_per_answer_keeps_the_latest_of_earlier_duplicates() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("migrations-up-to-4");
+        std::fs::create_dir(&old).unwrap();
+        let all = crate::helpers::repo_root().join("migrations/sqlite");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name.as_str() < "0005" {
+                std::fs::copy(&path, old.join(&name)).unwrap();
+            }
+        }
+        let file = dir.path().join("askdesk.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO conversations (id, tenant, token_hash, created_at) VALUES ('c', 'acme', 'h', 1)",
+            "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ('m', 'c', 'assistant', 'Within 14 days.', 2)",
+            "INSERT INTO messages (id, conversation_id, role, content, created_at) VALUES ('n', 'c', 'assistant', 'Yes.', 3)",
+            "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES ('m', 'up', 'first', 4)",
+            "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES ('m', 'down', 'changed my mind', 5)",
+            "INSERT INTO feedback (message_id, rating, comment, created_at) VALUES ('n', 'up', NULL, 6)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let store = askdesk::store::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let ratings = store.feedback(None, None, None, 10).await.unwrap();
+        let mut kept: Vec<(String, Rating, Option<String>)> = ratings
+            .into_iter()
+            .map(|r| (r.message_id, r.rating, r.comment))
+            .collect();
+        kept.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            kept,
+            vec![
+                ("m".to_string(), Rating::Down, Some("changed my mind".to_string())),
+                ("n".to_string(), Rating::Up, None),
+            ]
+        );
+        // and from now on a second rating replaces the first
+        store.add_feedback("n", Rating::Down, None).await.unwrap();
+        assert_eq!(store.feedback(None, None, None, 10).await.unwrap().len(), 2);
+    });
+}
