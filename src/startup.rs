@@ -1,8 +1,9 @@
 //! The one way the service starts, for `askdesk serve` and every test that talks HTTP to it:
 //! [`Application::build`] loads the tenants and their indexes, opens the store, assembles the
-//! outbox and the handlers' state, and binds the listener; [`Application::run_until_stopped`]
-//! serves and runs the outbox worker until the shutdown signal, then lets open requests finish
-//! and stops the worker.
+//! outbox, the reindexer and the handlers' state, and binds the listener;
+//! [`Application::run_until_stopped`] serves and runs the background tasks (the outbox worker,
+//! the re-index follower, retention) until the shutdown signal, then lets open requests finish
+//! and stops them.
 
 use anyhow::Context as _;
 use std::future::Future;

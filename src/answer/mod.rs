@@ -16,7 +16,6 @@ mod request;
 mod rewrite;
 
 pub use confidence::ConfidenceModel;
-
 pub use decision::{AnswerSignals, Check, Decision, ModelVerdict, WordRules};
 pub use extractive::Citation;
 pub use generative::{check as check_citations, Generated, Generator};

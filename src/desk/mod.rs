@@ -16,7 +16,9 @@ pub use reindex::{Reindexed, Reindexer};
 pub use turn::{ConversationRef, OpenTurn, TurnReply, TurnRequest};
 
 use sha2::{Digest, Sha256};
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::answer::{AnswerError, Pipeline, Role, Turn};
 use crate::escalate::Outbox;
@@ -86,6 +88,23 @@ impl Desk {
             _ => return Err(DeskError::WrongToken),
         }
         Ok(self.store.messages(id).await?)
+    }
+}
+
+/// Runs `pass` now and then every `interval` until `shutdown` (the background jobs of every
+/// replica: following re-indexes, applying retention).
+async fn every<Pass: Future<Output = ()>>(
+    interval: Duration,
+    shutdown: impl Future<Output = ()>,
+    mut pass: impl FnMut() -> Pass,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        pass().await;
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
     }
 }
 

@@ -111,16 +111,12 @@ impl Reindexer {
 
     /// Follows the other replicas' re-indexes every `interval` until `shutdown`.
     pub async fn follow(self: Arc<Self>, interval: Duration, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = tokio::time::sleep(interval) => {}
-            }
+        super::every(interval, shutdown, || async {
             if let Err(e) = self.catch_up().await {
                 tracing::warn!(error = %e, "cannot read the other replicas' re-indexes");
             }
-        }
+        })
+        .await;
     }
 
     /// One re-index at a time; the guard moves into the blocking task, so a client that hangs

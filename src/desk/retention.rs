@@ -27,9 +27,7 @@ impl Desk {
                 tracing::info!(%tenant, days, conversations = removed.conversations,
                     messages = removed.messages, tickets = removed.tickets, "retention purge");
             }
-            total.conversations += removed.conversations;
-            total.messages += removed.messages;
-            total.tickets += removed.tickets;
+            total += removed;
         }
         Ok(total)
     }
@@ -37,16 +35,12 @@ impl Desk {
     /// Applies retention every `interval` until `shutdown` (every replica may: deleting what
     /// another replica already deleted removes nothing).
     pub async fn keep_retention(&self, interval: Duration, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
+        super::every(interval, shutdown, || async {
             if let Err(e) = self.purge_expired(now_ms()).await {
                 tracing::warn!(error = %e, "retention purge failed; next try at the next interval");
             }
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = tokio::time::sleep(interval) => {}
-            }
-        }
+        })
+        .await;
     }
 
     /// Deletes the conversations and tickets of the customer with this contact address, in

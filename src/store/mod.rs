@@ -332,6 +332,14 @@ pub struct Removed {
     pub tickets: u64,
 }
 
+impl std::ops::AddAssign for Removed {
+    fn add_assign(&mut self, other: Self) {
+        self.conversations += other.conversations;
+        self.messages += other.messages;
+        self.tickets += other.tickets;
+    }
+}
+
 /// The scope of a re-index of every tenant (tenant ids never contain `*`).
 pub const ALL_TENANTS: &str = "*";
 
