@@ -54,6 +54,24 @@ pub enum Command {
         #[command(flatten)]
         folders: Folders,
     },
+    /// Sync the brands' help-center websites (`[[sources]]` in tenant.toml) into their
+    /// `synced/` folders, re-index the tenants whose pages changed and record each sync.
+    Sync {
+        #[command(flatten)]
+        folders: Folders,
+        /// Only this tenant [default: every tenant with sources].
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print the pages that would be added, changed and removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even when more than a source's `max_removed_share` of its pages would go.
+        #[arg(long)]
+        force: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the passages retrieved for a question.
     Search {
         #[command(flatten)]
@@ -222,6 +240,13 @@ fn run_simple(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Eval(_) => unreachable!("handled by run"),
         Command::Index { folders } => index(&folders.load()?),
+        Command::Sync {
+            folders,
+            tenant,
+            dry_run,
+            force,
+            json,
+        } => sync(&folders.load()?, tenant, dry_run, force, json),
         Command::Serve { folders, bind, web } => {
             let mut config = folders.load()?;
             config.bind = bind.unwrap_or(config.bind);
@@ -275,6 +300,108 @@ fn index(config: &ServiceConfig) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn sync(
+    config: &ServiceConfig,
+    tenant: Option<String>,
+    dry_run: bool,
+    force: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let tenants = match tenant {
+        Some(id) => vec![id],
+        None => crate::sync::tenants_with_sources(&config.knowledge)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
+    };
+    if tenants.is_empty() {
+        return Err(InputError(format!(
+            "no tenant in {} has [[sources]] in its tenant.toml",
+            config.knowledge.display()
+        ))
+        .into());
+    }
+    let options = crate::sync::SyncOptions {
+        dry_run,
+        force,
+        progress: !json,
+        ..Default::default()
+    };
+    let mut reports = Vec::new();
+    runtime()?.block_on(async {
+        let store = match dry_run {
+            true => None,
+            false => Some(crate::store::open(config.database_url().expose()).await?),
+        };
+        for tenant in &tenants {
+            let started_at = crate::store::now_ms();
+            let report = crate::sync::sync_tenant(&config.knowledge, tenant, options)
+                .await
+                .map_err(|e| match e {
+                    crate::sync::SyncError::Write(..) => anyhow::Error::new(e),
+                    other => InputError(other.to_string()).into(),
+                })?;
+            if report.applied {
+                let options = EngineOptions::for_service(config, !json);
+                let only = [tenant.clone()];
+                tokio::task::spawn_blocking(move || engine::open_reporting(&options, Some(&only)))
+                    .await??;
+            }
+            if let Some(store) = &store {
+                if report.applied {
+                    store.announce_reindex(tenant, "askdesk sync").await?;
+                }
+                store.record_sync(&report.record(started_at)).await?;
+            }
+            if !json {
+                print_sync(&report, dry_run);
+            }
+            reports.push(report);
+        }
+        anyhow::Ok(())
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    if let Some(refused) = reports.iter().find_map(|r| r.refused.as_ref()) {
+        anyhow::bail!("sync refused: {refused}");
+    }
+    Ok(())
+}
+
+fn print_sync(report: &crate::sync::SyncReport, dry_run: bool) {
+    let verb = if dry_run { "would be " } else { "" };
+    for (label, urls) in [
+        ("added", &report.added),
+        ("changed", &report.changed),
+        ("removed", &report.removed),
+    ] {
+        for url in urls {
+            println!("  {verb}{label}: {url}");
+        }
+    }
+    for error in &report.errors {
+        eprintln!("warning: {}", error.message);
+    }
+    let state = match (&report.refused, report.applied, dry_run) {
+        (Some(_), _, _) => "refused, nothing changed",
+        (None, _, true) => "dry run, nothing changed",
+        (None, true, false) => "applied and re-indexed",
+        (None, false, false) => "up to date",
+    };
+    println!(
+        "{}: {} pages; {} added, {} changed, {} removed, {} unchanged, {} errors; {state} in {:.1}s",
+        report.tenant,
+        report.pages,
+        report.added.len(),
+        report.changed.len(),
+        report.removed.len(),
+        report.unchanged,
+        report.errors.len(),
+        report.seconds
+    );
 }
 
 fn serve(config: ServiceConfig) -> anyhow::Result<()> {

@@ -76,6 +76,7 @@ pub struct ServiceConfig {
     pub outbox: OutboxSettings,
     pub replicas: ReplicaSettings,
     pub retention: RetentionSettings,
+    pub sync: SyncSettings,
     pub cors: CorsConfig,
 }
 
@@ -94,6 +95,7 @@ impl Default for ServiceConfig {
             outbox: OutboxSettings::default(),
             replicas: ReplicaSettings::default(),
             retention: RetentionSettings::default(),
+            sync: SyncSettings::default(),
             cors: CorsConfig::default(),
         }
     }
@@ -281,6 +283,23 @@ impl Default for ReplicaSettings {
     }
 }
 
+/// When the brands' website sources are synced.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// How often the service looks whether a source's `every` has come round (and once at
+    /// start-up).
+    pub check_interval_ms: u64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            check_interval_ms: 60 * 1000,
+        }
+    }
+}
+
 /// When the brands' `retention_days` are applied.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -394,6 +413,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "replicas.follow_interval_ms",
     ),
     ("ASKDESK_RETENTION_INTERVAL_MS", "retention.interval_ms"),
+    ("ASKDESK_SYNC_CHECK_INTERVAL_MS", "sync.check_interval_ms"),
     ("ASKDESK_CORS_ALLOW_SAME_ORIGIN", "cors.allow_same_origin"),
 ];
 

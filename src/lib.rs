@@ -43,3 +43,4 @@ pub mod prompts;
 pub mod retrieve;
 pub mod startup;
 pub mod store;
+pub mod sync;

@@ -2,7 +2,7 @@
 //! [`Application::build`] loads the tenants and their indexes, opens the store, assembles the
 //! outbox, the reindexer and the handlers' state, and binds the listener;
 //! [`Application::run_until_stopped`] serves and runs the background tasks (the outbox worker,
-//! the re-index follower, retention) until the shutdown signal, then lets open requests finish
+//! the re-index follower, retention, website syncs) until the shutdown signal, then lets open requests finish
 //! and stops them.
 
 use anyhow::Context as _;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::answer::Pipeline;
 use crate::config::ServiceConfig;
-use crate::desk::{Desk, Reindexer};
+use crate::desk::{Desk, Reindexer, Syncer};
 use crate::engine::{self, EngineOptions};
 use crate::escalate::Outbox;
 use crate::http::{AppState, CorsPolicy, RateLimits};
@@ -24,6 +24,7 @@ pub struct Application {
     state: AppState,
     follow_interval: Duration,
     retention_interval: Duration,
+    sync_interval: Duration,
 }
 
 /// The tenants of `config.knowledge` with their indexes (built or brought up to date in
@@ -81,13 +82,20 @@ impl Application {
             config.data.clone(),
         )
         .await?;
+        let reindexer = Arc::new(reindexer);
+        let syncer = Syncer {
+            reindexer: Arc::clone(&reindexer),
+            store: Arc::clone(&store),
+            knowledge_dir: config.knowledge.clone(),
+        };
         let state = AppState {
             desk: Desk {
                 pipeline,
                 store,
                 outbox,
             },
-            reindexer: Arc::new(reindexer),
+            reindexer,
+            syncer: Arc::new(syncer),
             metrics: Default::default(),
             keys: Arc::new(config.access_keys()),
             cors: CorsPolicy::new(&config.cors),
@@ -105,6 +113,7 @@ impl Application {
             state,
             follow_interval: millis(config.replicas.follow_interval_ms),
             retention_interval: millis(config.retention.interval_ms),
+            sync_interval: millis(config.sync.check_interval_ms),
         })
     }
 
@@ -124,8 +133,8 @@ impl Application {
         &self.state
     }
 
-    /// Serves, runs the outbox worker, applies retention and follows the other replicas'
-    /// re-indexes until `shutdown` completes; then open requests finish and the background
+    /// Serves, runs the outbox worker, applies retention, syncs the brands' websites on their
+    /// schedule and follows the other replicas' re-indexes until `shutdown` completes; then open requests finish and the background
     /// tasks stop (the worker between two deliveries).
     pub async fn run_until_stopped(
         self,
@@ -144,13 +153,19 @@ impl Application {
         let follower = tokio::spawn(reindexer.follow(self.follow_interval, until_stopped()));
         let desk = self.state.desk.clone();
         let retention_interval = self.retention_interval;
+        let retention_stopped = until_stopped();
         let retention = tokio::spawn(async move {
-            desk.keep_retention(retention_interval, until_stopped())
+            desk.keep_retention(retention_interval, retention_stopped)
                 .await
         });
+        let syncer = Arc::clone(&self.state.syncer);
+        let sync_interval = self.sync_interval;
+        let sync_stopped = until_stopped();
+        let syncs =
+            tokio::spawn(async move { syncer.keep_synced(sync_interval, sync_stopped).await });
         let served = crate::http::serve(self.listener, self.state, shutdown).await;
         let _ = stop.send(true);
-        let _ = tokio::join!(worker, follower, retention);
+        let _ = tokio::join!(worker, follower, retention, syncs);
         served
     }
 }

@@ -9,10 +9,12 @@
 mod handoff;
 mod reindex;
 mod retention;
+mod sync;
 mod turn;
 
 pub use handoff::{HandedOver, HandoffRequest, MAX_FIELD_CHARS};
 pub use reindex::{Reindexed, Reindexer};
+pub use sync::Syncer;
 pub use turn::{ConversationRef, OpenTurn, TurnReply, TurnRequest};
 
 use sha2::{Digest, Sha256};

@@ -17,7 +17,10 @@ use crate::answer::Decision;
 use crate::engine::{ReindexError, ReindexReport};
 use crate::gaps::{group_by_similarity, SIMILARITY_THRESHOLD};
 use crate::knowledge::{is_valid_tenant_id, without_brand};
-use crate::store::{now_ms, FeedbackRecord, Rating, Ticket, TicketStatus, UnansweredQuestion};
+use crate::store::{
+    now_ms, FeedbackRecord, Rating, SyncRecord, Ticket, TicketStatus, UnansweredQuestion,
+};
+use crate::sync::{SyncError, SyncOptions, SyncReport};
 
 /// Rows listed when the request gives no `limit`.
 const DEFAULT_LIMIT: u32 = 100;
@@ -443,6 +446,102 @@ pub async fn reindex(
         tenants: reindexed.reports,
         replicas_notified: reindexed.announced,
     }))
+}
+
+/// Recorded website syncs, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SyncList {
+    syncs: Vec<SyncRecord>,
+}
+
+/// The brands' website syncs (`askdesk sync`, the schedule, `POST /api/admin/syncs`), newest
+/// first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/syncs",
+    tag = "admin",
+    security(("admin_key" = [])),
+    params(
+        ("tenant" = Option<String>, Query, description = "Only this brand's"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1 to 500 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "The syncs", body = SyncList),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Invalid query parameter", body = ErrorBody),
+    )
+)]
+pub async fn syncs(
+    _: RequireAdmin,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<SyncList>, ApiError> {
+    let query = ListQuery::from_request(query)?;
+    let syncs = state
+        .desk
+        .store
+        .syncs(query.tenant.as_deref(), query.limit()?)
+        .await?;
+    Ok(Json(SyncList { syncs }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// The tenant whose `[[sources]]` to sync.
+    tenant: String,
+    /// Only report what would change.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Syncs one brand's website sources now and re-indexes it when pages changed (the other
+/// replicas follow). Answers when the sync is done; a refused sync (too many pages would go)
+/// is a 200 whose `refused` says why.
+#[utoipa::path(
+    post,
+    path = "/api/admin/syncs",
+    tag = "admin",
+    security(("admin_key" = [])),
+    request_body(content = SyncRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What the sync found and did", body = SyncReport),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 409, description = "Another sync of the tenant is running", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid request, or the tenant has no sources", body = ErrorBody),
+    )
+)]
+pub async fn sync(
+    _: RequireAdmin,
+    State(state): State<AppState>,
+    request: Result<Json<SyncRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<SyncReport>, ApiError> {
+    let Json(request) = request?;
+    if !is_valid_tenant_id(&request.tenant) {
+        return Err(ApiError::Invalid(
+            "tenant ids use only a-z, 0-9, '-' and '_'".into(),
+        ));
+    }
+    let options = SyncOptions {
+        dry_run: request.dry_run,
+        ..SyncOptions::default()
+    };
+    let report = state
+        .syncer
+        .sync(&request.tenant, options)
+        .await
+        .map_err(|e| match e {
+            SyncError::UnknownTenant(_) => ApiError::NotFound(e.to_string()),
+            SyncError::Busy(_) => {
+                ApiError::Conflict("another sync of this tenant is running".into())
+            }
+            SyncError::NoSources(_) | SyncError::Knowledge(_) => ApiError::Invalid(e.to_string()),
+            SyncError::Write(..) => ApiError::Internal(e.to_string()),
+        })?;
+    Ok(Json(report))
 }
 
 /// Whose data to delete.

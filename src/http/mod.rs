@@ -65,6 +65,8 @@ pub struct AppState {
     pub web_dir: PathBuf,
     /// The admin API's re-index, announced to the other replicas.
     pub reindexer: Arc<crate::desk::Reindexer>,
+    /// The brands' website syncs (the admin API's and the schedule's).
+    pub syncer: Arc<crate::desk::Syncer>,
     /// The data folder: where `eval-report.json` is read from.
     pub data_dir: PathBuf,
 }
@@ -90,6 +92,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::feedback))
         .routes(routes!(admin::gaps))
         .routes(routes!(admin::reindex))
+        .routes(routes!(admin::syncs, admin::sync))
         .routes(routes!(admin::delete_customer))
         .routes(routes!(admin::eval_report))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));

@@ -1,9 +1,11 @@
 //! HTML help-centre pages to [`Block`]s, through a real HTML5 parser (scraper, on html5ever):
 //! malformed markup, entities and unclosed tags are handled as a browser would.
 //!
-//! The article is the page's `<main>`, else its `<article>`, else `<body>`; inside `<body>` the
-//! site's furniture (`<nav>`, `<header>`, `<footer>`, `<aside>`) is left out. Scripts, styles,
-//! forms and other non-text elements never reach a passage.
+//! The article is the page's `<main>` (or `role="main"`), else its `<article>`, else `<body>`;
+//! inside `<body>` the site's furniture is left out: `<nav>`, `<header>`, `<footer>`, `<aside>`,
+//! landmark roles that are not content, and elements whose class or id names furniture (cookie
+//! banners, menus, breadcrumbs), as readability-style extractors do. Scripts, styles, forms and
+//! other non-text elements never reach a passage.
 
 use scraper::{ElementRef, Html, Node, Selector};
 
@@ -18,6 +20,120 @@ const SKIPPED: &[&str] = &[
 
 /// Site furniture, left out when the article is the whole `<body>`.
 const FURNITURE: &[&str] = &["nav", "header", "footer", "aside"];
+
+/// Landmark roles of site furniture, left out when the article is the whole `<body>`.
+const FURNITURE_ROLES: &[&str] = &[
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "search",
+    "dialog",
+    "alertdialog",
+];
+
+/// Words of a class or id (split at anything not a letter or digit) that mark site furniture,
+/// left out when the article is the whole `<body>`. "header" is not among them: article
+/// headers often carry the title.
+const FURNITURE_NAMES: &[&str] = &[
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "banner",
+    "breadcrumb",
+    "breadcrumbs",
+    "sidebar",
+    "menu",
+    "navbar",
+    "nav",
+    "navigation",
+    "footer",
+    "pagination",
+    "pager",
+    "popup",
+    "modal",
+    "share",
+    "social",
+    "skip",
+];
+
+/// Pages nested deeper than this are not read: the HTML parser's work grows with the square of
+/// the depth (100,000 nested elements take it 20 seconds), and no help page is nested so deep.
+pub const MAX_NESTING: usize = 1_000;
+
+/// Elements that never have content (no end tag) or whose end tag may be left out: a page that
+/// never closes its paragraphs or list items is not deep.
+const UNCOUNTED: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param", "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
+    "thead", "tbody", "tfoot", "colgroup", "caption", "rp", "rt", "html", "head", "body",
+];
+
+/// Elements whose content is text up to their end tag.
+const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
+
+/// How deep a page's elements nest, read from its tags without building the tree (linear in the
+/// page's length): start tags open, end tags close, comments and script or style content are
+/// skipped. Checked before parsing, against [`MAX_NESTING`].
+pub fn nesting_depth(html: &str) -> usize {
+    let bytes = html.as_bytes();
+    let (mut depth, mut deepest, mut at) = (0usize, 0usize, 0usize);
+    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+        at += offset + 1;
+        if bytes[at..].starts_with(b"!--") {
+            at = find(bytes, at, b"-->").map_or(bytes.len(), |end| end + 3);
+            continue;
+        }
+        let closing = bytes.get(at) == Some(&b'/');
+        let start = at + usize::from(closing);
+        let name_len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .count();
+        if name_len == 0 || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = html[start..start + name_len].to_ascii_lowercase();
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(bytes.len(), |i| start + i);
+        let self_closing = end > 0 && bytes.get(end - 1) == Some(&b'/');
+        at = end.min(bytes.len());
+        if UNCOUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if RAW_TEXT.contains(&name.as_str()) {
+            let close = format!("</{name}");
+            at = find_ignoring_case(bytes, at, close.as_bytes()).unwrap_or(bytes.len());
+        } else if !self_closing {
+            depth += 1;
+            deepest = deepest.max(depth);
+        }
+    }
+    deepest
+}
+
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes[from.min(bytes.len())..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| from + i)
+}
+
+fn find_ignoring_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes[from.min(bytes.len())..]
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|i| from + i)
+}
+
+/// Element nesting below this depth is read as plain text: the walk recurses, and a page of
+/// 100,000 nested elements must not exhaust a thread's stack.
+const MAX_DEPTH: usize = 256;
 
 /// Elements that end the paragraph before them and start a new one.
 const BLOCK_ELEMENTS: &[&str] = &[
@@ -39,27 +155,66 @@ const BLOCK_ELEMENTS: &[&str] = &[
     "hr",
 ];
 
-/// Converts a page to (title, blocks). The title is the `<title>` element, when present.
-pub fn to_blocks(html: &str) -> (Option<String>, Vec<Block>) {
+/// What a page holds for the knowledge base.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    /// The `<title>` element, when present.
+    pub title: Option<String>,
+    /// The absolute `http(s)` address of `<link rel="canonical">`, when present: citations link
+    /// to it.
+    pub canonical: Option<String>,
+    pub blocks: Vec<Block>,
+}
+
+/// Converts a page to its title, canonical address and article blocks.
+pub fn to_blocks(html: &str) -> Page {
     let document = Html::parse_document(html);
     let title = select_first(&document, "title")
         .map(|t| collapse(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
-    let (root, in_body) =
-        match select_first(&document, "main").or_else(|| select_first(&document, "article")) {
-            Some(article) => (article, false),
-            None => match select_first(&document, "body") {
-                Some(body) => (body, true),
-                None => (document.root_element(), true),
-            },
-        };
+    let canonical = select_first(&document, "link[rel~=canonical][href]")
+        .and_then(|link| link.value().attr("href"))
+        .map(str::trim)
+        .filter(|href| href.starts_with("https://") || href.starts_with("http://"))
+        .map(str::to_string);
+    let root = article(&document);
     let mut walker = Walker {
-        skip_furniture: in_body,
+        skip_furniture: root.is_none(),
         ..Walker::default()
     };
+    let root = root
+        .or_else(|| select_first(&document, "body"))
+        .unwrap_or_else(|| document.root_element());
     walker.children(root);
     walker.flush();
-    (title, walker.out)
+    Page {
+        title,
+        canonical,
+        blocks: walker.out,
+    }
+}
+
+/// The page's article element, when it marks one: `<main>` or `role="main"`, else `<article>`.
+pub fn article(document: &Html) -> Option<ElementRef<'_>> {
+    select_first(document, "main, [role=main]").or_else(|| select_first(document, "article"))
+}
+
+/// Whether an element inside `<body>` is site furniture rather than the article.
+fn is_furniture(element: ElementRef<'_>) -> bool {
+    let value = element.value();
+    if FURNITURE.contains(&value.name()) {
+        return true;
+    }
+    if value
+        .attr("role")
+        .is_some_and(|role| FURNITURE_ROLES.contains(&role.trim().to_ascii_lowercase().as_str()))
+    {
+        return true;
+    }
+    let names = value.attr("class").into_iter().chain(value.attr("id"));
+    names
+        .flat_map(|n| n.split(|c: char| !c.is_ascii_alphanumeric()))
+        .any(|word| FURNITURE_NAMES.contains(&word.to_ascii_lowercase().as_str()))
 }
 
 /// The text of an HTML fragment (tags dropped, entities decoded).
@@ -80,6 +235,8 @@ struct Walker {
     out: Vec<Block>,
     text: String,
     skip_furniture: bool,
+    /// How deep in the article the walk is.
+    depth: usize,
     /// Open lists: the next item number (None for bullets).
     lists: Vec<Option<u64>>,
     /// The list item being read.
@@ -88,6 +245,16 @@ struct Walker {
 
 impl Walker {
     fn children(&mut self, element: ElementRef<'_>) {
+        if self.depth >= MAX_DEPTH {
+            self.text.extend(element.text());
+            return;
+        }
+        self.depth += 1;
+        self.each_child(element);
+        self.depth -= 1;
+    }
+
+    fn each_child(&mut self, element: ElementRef<'_>) {
         for child in element.children() {
             match child.value() {
                 Node::Text(text) => self.text.push_str(text),
@@ -103,7 +270,7 @@ impl Walker {
 
     fn element(&mut self, element: ElementRef<'_>) {
         let name = element.value().name();
-        if SKIPPED.contains(&name) || (self.skip_furniture && FURNITURE.contains(&name)) {
+        if SKIPPED.contains(&name) || (self.skip_furniture && is_furniture(element)) {
             return;
         }
         match name {
@@ -190,7 +357,7 @@ mod tests {
     use super::*;
 
     fn texts(html: &str) -> Vec<String> {
-        to_blocks(html).1.iter().map(Block::display).collect()
+        to_blocks(html).blocks.iter().map(Block::display).collect()
     }
 
     #[test]
@@ -199,7 +366,7 @@ mod tests {
 <body><script>alert("x")</script><!-- hidden -->
 <h2>Can I get a refund?</h2><p>Yes &ndash; within <b>7&nbsp;days</b>.</p>
 <ul><li>PNG</li><li>JPG</li></ul><SCRIPT type="x">evil()</SCRIPT></body></html>"#;
-        let (title, blocks) = to_blocks(html);
+        let Page { title, blocks, .. } = to_blocks(html);
         assert_eq!(title.as_deref(), Some("Help & FAQ"));
         assert_eq!(
             blocks[0],
@@ -224,6 +391,62 @@ mod tests {
         let html = "<body><nav>Menu</nav><main><h1>Refunds</h1><p>Within 7 days.</p></main>\
                     <aside>Related</aside></body>";
         assert_eq!(texts(html), ["Refunds", "Within 7 days."]);
+    }
+
+    #[test]
+    fn banners_menus_and_landmarks_are_furniture_when_no_article_is_marked() {
+        let html = r#"<body><div id="cookie-consent">We use cookies. Accept?</div>
+<div class="site-menu">Docs · Blog</div><div role="navigation">Home</div>
+<div class="content"><h1>Refunds</h1><p>Within 7 days.</p></div>
+<div class="page-footer">© Acme</div></body>"#;
+        assert_eq!(texts(html), ["Refunds", "Within 7 days."]);
+        // inside a marked article the same names are content
+        let html = r#"<main><p class="menu">Open the menu and pick Billing.</p></main>"#;
+        assert_eq!(texts(html), ["Open the menu and pick Billing."]);
+    }
+
+    #[test]
+    fn the_canonical_address_is_read_when_absolute() {
+        let page = to_blocks(
+            r#"<head><link rel="canonical" href="https://help.example.com/refunds"></head><p>x</p>"#,
+        );
+        assert_eq!(
+            page.canonical.as_deref(),
+            Some("https://help.example.com/refunds")
+        );
+        let page = to_blocks(r#"<head><link rel="canonical" href="/refunds"></head><p>x</p>"#);
+        assert_eq!(page.canonical, None);
+    }
+
+    #[test]
+    fn nesting_is_measured_from_the_tags() {
+        assert_eq!(nesting_depth("<div><div><span>x</span></div></div>"), 3);
+        // unclosed paragraphs and list items, void elements and self-closing tags add nothing
+        let flat = "<body><p>a<p>b<ul><li>c<li>d</ul><br><img src=x><hr/><x-icon/></body>";
+        assert_eq!(nesting_depth(flat), 1);
+        // comments, scripts and styles are not tags
+        let text = "<div><!-- <div><div> --><script>if (a<b && c<d) {}</script>                    <style>a<b{}</style></div>";
+        assert_eq!(nesting_depth(text), 1);
+        assert_eq!(nesting_depth(&"<div>".repeat(100_000)), 100_000);
+        assert_eq!(nesting_depth("a < b <3 <"), 0);
+    }
+
+    #[test]
+    fn deeply_nested_markup_is_read_without_exhausting_the_stack() {
+        let depth = 5_000;
+        let html = format!(
+            "<body>{}deep text{}</body>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        // a small stack, as a runtime's worker thread has, would overflow on a recursive walk
+        let blocks = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(move || texts(&html))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(blocks, ["deep text"]);
     }
 
     #[test]

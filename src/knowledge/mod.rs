@@ -13,7 +13,9 @@ pub use chunk::{
     is_question, sections, sentences, slugify, split_long, split_markdown, Block, ChunkOptions,
     Section,
 };
-pub use html::to_blocks as html_blocks;
+pub use html::{
+    article as html_article, nesting_depth, to_blocks as html_page, Page as HtmlPage, MAX_NESTING,
+};
 pub use tenant::{
     default_sensitive_topics, is_plausible_email, BrandIntent, HandoffField, SensitiveTopic,
     TenantConfig,
@@ -442,12 +444,19 @@ pub fn parse_document(
             (front, title, markdown::blocks(body))
         }
         Format::Html => {
-            let (title, blocks) = html::to_blocks(&text);
-            (
-                FrontMatter::default(),
-                title.unwrap_or(fallback_title),
-                blocks,
-            )
+            let depth = html::nesting_depth(&text);
+            if depth > html::MAX_NESTING {
+                return Err(format!(
+                    "elements nested {depth} deep, over the {} a page may have",
+                    html::MAX_NESTING
+                ));
+            }
+            let page = html::to_blocks(&text);
+            let front = FrontMatter {
+                url: page.canonical,
+                ..FrontMatter::default()
+            };
+            (front, page.title.unwrap_or(fallback_title), page.blocks)
         }
         Format::Text => (
             FrontMatter::default(),

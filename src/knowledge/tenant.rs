@@ -64,6 +64,10 @@ pub struct TenantConfig {
     /// service (hourly). Unset: kept until deleted through the admin API.
     #[serde(default)]
     pub retention_days: Option<u32>,
+    /// Websites whose pages `askdesk sync` keeps in the tenant's `synced/` folder, beside the
+    /// folder's own documents.
+    #[serde(default)]
+    pub sources: Vec<crate::sync::Source>,
 }
 
 /// Example messages a brand adds to one intent.
@@ -164,6 +168,11 @@ impl TenantConfig {
             if intent.examples.iter().any(|e| e.trim().is_empty()) {
                 return Err(format!("intent {:?} has an empty example", intent.name));
             }
+        }
+        for (i, source) in config.sources.iter().enumerate() {
+            source
+                .validate()
+                .map_err(|e| format!("[[sources]] number {}: {e}", i + 1))?;
         }
         if !is_plausible_email(&config.support_email) {
             return Err(format!(

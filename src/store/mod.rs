@@ -314,6 +314,10 @@ pub trait Store: Send + Sync {
     async fn announce_reindex(&self, scope: &str, origin: &str) -> Result<i64, StoreError>;
     /// Every scope's latest generation and the replica that moved it there.
     async fn knowledge_generations(&self) -> Result<Vec<KnowledgeGeneration>, StoreError>;
+    /// Records a website sync.
+    async fn record_sync(&self, sync: &SyncRecord) -> Result<(), StoreError>;
+    /// Recorded syncs, newest first, of one tenant or all.
+    async fn syncs(&self, tenant: Option<&str>, limit: u32) -> Result<Vec<SyncRecord>, StoreError>;
     /// Questions whose answer escalated with `low_confidence` (the knowledge base's gaps),
     /// newest first, optionally of one tenant, asked at or after `since` (Unix ms).
     async fn low_confidence_questions(
@@ -342,6 +346,52 @@ impl std::ops::AddAssign for Removed {
 
 /// The scope of a re-index of every tenant (tenant ids never contain `*`).
 pub const ALL_TENANTS: &str = "*";
+
+/// How a website sync of a tenant ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncOutcome {
+    /// Pages were added, changed or removed, and the tenant re-indexed.
+    Applied,
+    /// Nothing had changed.
+    Unchanged,
+    /// It would have removed too many pages; nothing was changed.
+    Refused,
+}
+
+impl SyncOutcome {
+    pub const ALL: [SyncOutcome; 3] = [Self::Applied, Self::Unchanged, Self::Refused];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Unchanged => "unchanged",
+            Self::Refused => "refused",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == raw)
+    }
+}
+
+/// One website sync of a tenant, as recorded for the console and `GET /api/admin/syncs`.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SyncRecord {
+    pub tenant: String,
+    /// Unix ms.
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub outcome: SyncOutcome,
+    /// Synced pages after it.
+    pub pages: i64,
+    pub added: i64,
+    pub changed: i64,
+    pub removed: i64,
+    pub unchanged: i64,
+    /// Pages (or whole sources) that could not be fetched; their last good copy was kept.
+    pub errors: Vec<crate::sync::PageError>,
+}
 
 /// How often a scope (a tenant id or [`ALL_TENANTS`]) was re-indexed, and by which replica last.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //!
 //! [`Store`]: super::Store
 
-use super::{random_id, Rating, TicketStatus};
+use super::{random_id, Rating, SyncOutcome, TicketStatus};
 use crate::answer::Role;
 
 pub(super) fn json<T: serde::Serialize>(value: &T) -> String {
@@ -37,6 +37,10 @@ pub(super) fn role_from(raw: &str) -> Result<Role, sqlx::Error> {
 
 pub(super) fn rating_from(raw: &str) -> Result<Rating, sqlx::Error> {
     Rating::parse(raw).ok_or_else(|| unknown("rating", raw))
+}
+
+pub(super) fn sync_outcome_from(raw: &str) -> Result<SyncOutcome, sqlx::Error> {
+    SyncOutcome::parse(raw).ok_or_else(|| unknown("sync outcome", raw))
 }
 
 /// A ticket id customers can read out: "T-" and 12 upper-case hex digits (48 random bits).
@@ -376,6 +380,54 @@ macro_rules! sql_store {
                             scope: r.try_get("scope")?,
                             generation: r.try_get("generation")?,
                             origin: r.try_get("origin")?,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?)
+            }
+
+            async fn record_sync(&self, sync: &$crate::store::SyncRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO syncs (tenant, started_at, finished_at, outcome, pages, added, changed, removed, unchanged, errors)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&sync.tenant)
+                .bind(sync.started_at)
+                .bind(sync.finished_at)
+                .bind(sync.outcome.as_str())
+                .bind(sync.pages)
+                .bind(sync.added)
+                .bind(sync.changed)
+                .bind(sync.removed)
+                .bind(sync.unchanged)
+                .bind($crate::store::sql::json(&sync.errors))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn syncs(&self, tenant: Option<&str>, limit: u32) -> Result<Vec<$crate::store::SyncRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT tenant, started_at, finished_at, outcome, pages, added, changed, removed, unchanged, errors
+                     FROM syncs WHERE ($1 IS NULL OR tenant = $1) ORDER BY started_at DESC LIMIT $2",
+                )
+                .bind(tenant)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        Ok::<_, sqlx::Error>($crate::store::SyncRecord {
+                            tenant: r.try_get("tenant")?,
+                            started_at: r.try_get("started_at")?,
+                            finished_at: r.try_get("finished_at")?,
+                            outcome: $crate::store::sql::sync_outcome_from(r.try_get("outcome")?)?,
+                            pages: r.try_get("pages")?,
+                            added: r.try_get("added")?,
+                            changed: r.try_get("changed")?,
+                            removed: r.try_get("removed")?,
+                            unchanged: r.try_get("unchanged")?,
+                            errors: $crate::store::sql::from_json(r.try_get("errors")?)?,
                         })
                     })
                     .collect::<Result<_, _>>()?)

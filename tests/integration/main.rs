@@ -19,5 +19,7 @@ mod openai_compat;
 mod openapi;
 mod real_llm;
 mod replicas;
+mod site;
 mod smtp;
 mod store_contract;
+mod sync;
