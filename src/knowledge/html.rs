@@ -10,7 +10,7 @@
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::chunk::Block;
-use super::markdown::{collapse, table_row, text_block, OpenItem};
+use super::markdown::{bold_as_heading, collapse, table_row, text_block, OpenItem};
 
 /// Elements whose content is never text a customer reads.
 const SKIPPED: &[&str] = &[
@@ -237,6 +237,10 @@ struct Walker {
     skip_furniture: bool,
     /// How deep in the article the walk is.
     depth: usize,
+    /// Nesting depth of bold text, and whether the paragraph being read has text outside it
+    /// (a paragraph wholly in bold is a heading, as in Markdown).
+    strong: usize,
+    plain: bool,
     /// Open lists: the next item number (None for bullets).
     lists: Vec<Option<u64>>,
     /// The list item being read.
@@ -257,7 +261,16 @@ impl Walker {
     fn each_child(&mut self, element: ElementRef<'_>) {
         for child in element.children() {
             match child.value() {
-                Node::Text(text) => self.text.push_str(text),
+                Node::Text(text) => {
+                    if self.strong == 0 && !text.trim().is_empty() {
+                        self.plain = true;
+                    }
+                    // a line break in the markup is a space; only <br> breaks a line
+                    self.text.extend(
+                        text.chars()
+                            .map(|c| if c.is_whitespace() { ' ' } else { c }),
+                    );
+                }
                 Node::Element(_) => {
                     if let Some(element) = ElementRef::wrap(child) {
                         self.element(element);
@@ -283,6 +296,11 @@ impl Walker {
                 }
             }
             "br" => self.text.push('\n'),
+            "strong" | "b" => {
+                self.strong += 1;
+                self.children(element);
+                self.strong -= 1;
+            }
             "pre" => {
                 self.flush();
                 let code = element.text().collect::<String>().trim_end().to_string();
@@ -346,8 +364,9 @@ impl Walker {
     /// Ends the paragraph or list item being read, if it has any text.
     fn flush(&mut self) {
         let text = std::mem::take(&mut self.text);
+        let all_bold = !std::mem::take(&mut self.plain);
         if let Some(block) = text_block(&text, self.item.as_mut()) {
-            self.out.push(block);
+            self.out.push(bold_as_heading(block, all_bold));
         }
     }
 }
@@ -447,6 +466,19 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(blocks, ["deep text"]);
+    }
+
+    #[test]
+    fn a_paragraph_wholly_in_bold_is_a_heading_as_in_markdown() {
+        let html = "<main><p><strong>Q. Can I pause my plan?</strong></p><p>A. No, cancel it.</p>\
+                    <p><b>Note:</b> plans renew monthly.</p></main>";
+        let markdown =
+            "**Q. Can I pause my plan?**\n\nA. No, cancel it.\n\n**Note:** plans renew monthly.\n";
+        assert_eq!(
+            to_blocks(html).blocks,
+            super::super::markdown::blocks(markdown)
+        );
+        assert!(matches!(to_blocks(html).blocks[0], Block::Heading { .. }));
     }
 
     #[test]

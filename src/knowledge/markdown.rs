@@ -251,19 +251,25 @@ impl Walker {
         }
         let text = std::mem::take(&mut self.text);
         let all_bold = !std::mem::take(&mut self.plain);
-        let block = match text_block(&text, self.item.as_mut()) {
-            Some(Block::Paragraph(p))
-                if all_bold && !p.contains('\n') && p.chars().count() <= MAX_BOLD_HEADING_CHARS =>
-            {
-                Block::Heading {
-                    level: BOLD_HEADING_LEVEL,
-                    text: p,
-                }
+        if let Some(block) = text_block(&text, self.item.as_mut()) {
+            self.out.push(bold_as_heading(block, all_bold));
+        }
+    }
+}
+
+/// A short one-line paragraph wholly in bold (`**Q. Can I pause my plan?**`) is a heading: help
+/// centers write FAQ questions so. Markdown and HTML pages read it alike.
+pub(super) fn bold_as_heading(block: Block, all_bold: bool) -> Block {
+    match block {
+        Block::Paragraph(p)
+            if all_bold && !p.contains('\n') && p.chars().count() <= MAX_BOLD_HEADING_CHARS =>
+        {
+            Block::Heading {
+                level: BOLD_HEADING_LEVEL,
+                text: p,
             }
-            Some(block) => block,
-            None => return,
-        };
-        self.out.push(block);
+        }
+        block => block,
     }
 }
 

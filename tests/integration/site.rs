@@ -13,6 +13,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[path = "../../examples/help_site/render.rs"]
+mod render;
+pub use render::page_html;
+
 /// What the site answers at one path.
 #[derive(Clone, Debug)]
 pub enum Route {
@@ -192,68 +196,18 @@ fn bytes_of(unit: &str, size: usize) -> axum::body::Bytes {
     axum::body::Bytes::from(unit.repeat(size / unit.len()))
 }
 
-/// A page of the site: the article inside the site's header, cookie banner, navigation (links
-/// to `nav`) and footer.
-pub fn page_html(title: &str, canonical: &str, article_html: &str, nav: &[String]) -> String {
-    let links: String = nav
-        .iter()
-        .map(|path| format!("<li><a href=\"{path}\">{path}</a></li>"))
-        .collect();
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>{title}</title><link rel=\"canonical\" href=\"{canonical}\">\
-         <link rel=\"stylesheet\" href=\"/static/site.css\"><script src=\"/static/app.js\"></script>\
-         </head><body><header class=\"site-header\"><a href=\"/\">Help center home</a>\
-         <form action=\"/search\"><input name=\"q\"></form></header>\
-         <div id=\"cookie-banner\">We use cookies to improve your experience. <button>Accept</button></div>\
-         <nav class=\"sidebar\"><ul>{links}</ul></nav>\
-         <main><article>{article_html}</article></main>\
-         <footer><p>© Example Docs</p><a href=\"/privacy\">Privacy</a></footer></body></html>"
-    )
-}
-
-/// A Markdown page (optional front matter with `title:`) as (title, article HTML).
-pub fn render_markdown(text: &str) -> (Option<String>, String) {
-    let (title, body) = match text
-        .strip_prefix("---\n")
-        .and_then(|rest| rest.split_once("\n---\n"))
-    {
-        Some((front, body)) => {
-            let title = front.lines().find_map(|line| {
-                line.strip_prefix("title:")
-                    .map(|t| t.trim().trim_matches('"').to_string())
-            });
-            (title, body)
-        }
-        None => (None, text),
-    };
-    let parser = pulldown_cmark::Parser::new_ext(body, pulldown_cmark::Options::ENABLE_TABLES);
-    let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, parser);
-    (title, html)
-}
-
 /// The dev help center as a website under `/docs/hub/`: one page per Markdown file of `dir`
 /// (the first `pages` of them), each linking to every other, plus `robots.txt` (which
 /// disallows `/internal/`). Returns the routes and the page paths.
 pub fn help_center(base: &str, dir: &Path, pages: usize) -> (BTreeMap<String, Route>, Vec<String>) {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    files.sort();
+    let mut files = render::markdown_pages(dir);
     files.truncate(pages);
-    let paths: Vec<String> = files
-        .iter()
-        .map(|f| format!("/docs/hub/{}", f.file_stem().unwrap().to_string_lossy()))
-        .collect();
+    let paths: Vec<String> = files.iter().map(|(_, path)| path.clone()).collect();
     let mut nav = paths.clone();
     nav.push("/internal/admin-notes".into());
     let mut routes = BTreeMap::new();
-    for (file, path) in files.iter().zip(&paths) {
-        let (title, article) = render_markdown(&std::fs::read_to_string(file).unwrap());
+    for (file, path) in &files {
+        let (title, article) = render::render_markdown(&std::fs::read_to_string(file).unwrap());
         let title = title.unwrap_or_else(|| path.rsplit('/').next().unwrap().to_string());
         let html = page_html(&title, &format!("{base}{path}"), &article, &nav);
         routes.insert(path.clone(), Route::Page(html));
@@ -269,26 +223,15 @@ pub fn help_center(base: &str, dir: &Path, pages: usize) -> (BTreeMap<String, Ro
     );
     routes.insert(
         "/robots.txt".into(),
-        Route::Raw(
-            "text/plain",
-            b"User-agent: *\nDisallow: /internal/\n".to_vec(),
-        ),
+        Route::Raw("text/plain", render::ROBOTS_TXT.as_bytes().to_vec()),
     );
     (routes, paths)
 }
 
 /// A sitemap listing `paths` of `base`.
 pub fn sitemap(base: &str, paths: &[String]) -> Route {
-    let urls: String = paths
-        .iter()
-        .map(|p| format!("<url><loc>{base}{p}</loc></url>\n"))
-        .collect();
     Route::Raw(
         "application/xml",
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n{urls}</urlset>\n"
-        )
-        .into_bytes(),
+        render::sitemap_xml(base, paths).into_bytes(),
     )
 }
