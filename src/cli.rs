@@ -68,6 +68,10 @@ pub enum Command {
         /// Apply even when more than a source's `max_removed_share` of its pages would go.
         #[arg(long)]
         force: bool,
+        /// Also answer this eval suite (YAML, of one synced tenant) on the knowledge before and
+        /// after the sync and show the answers that change; implies --dry-run.
+        #[arg(long, value_name = "SUITE")]
+        eval: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -245,8 +249,18 @@ fn run_simple(command: Command) -> anyhow::Result<()> {
             tenant,
             dry_run,
             force,
+            eval,
             json,
-        } => sync(&folders.load()?, tenant, dry_run, force, json),
+        } => crate::cli_sync::sync(
+            &folders.load()?,
+            crate::cli_sync::SyncArgs {
+                tenant,
+                dry_run,
+                force,
+                eval,
+                json,
+            },
+        ),
         Command::Serve { folders, bind, web } => {
             let mut config = folders.load()?;
             config.bind = bind.unwrap_or(config.bind);
@@ -300,108 +314,6 @@ fn index(config: &ServiceConfig) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn sync(
-    config: &ServiceConfig,
-    tenant: Option<String>,
-    dry_run: bool,
-    force: bool,
-    json: bool,
-) -> anyhow::Result<()> {
-    let tenants = match tenant {
-        Some(id) => vec![id],
-        None => crate::sync::tenants_with_sources(&config.knowledge)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect(),
-    };
-    if tenants.is_empty() {
-        return Err(InputError(format!(
-            "no tenant in {} has [[sources]] in its tenant.toml",
-            config.knowledge.display()
-        ))
-        .into());
-    }
-    let options = crate::sync::SyncOptions {
-        dry_run,
-        force,
-        progress: !json,
-        ..Default::default()
-    };
-    let mut reports = Vec::new();
-    runtime()?.block_on(async {
-        let store = match dry_run {
-            true => None,
-            false => Some(crate::store::open(config.database_url().expose()).await?),
-        };
-        for tenant in &tenants {
-            let started_at = crate::store::now_ms();
-            let report = crate::sync::sync_tenant(&config.knowledge, tenant, options)
-                .await
-                .map_err(|e| match e {
-                    crate::sync::SyncError::Write(..) => anyhow::Error::new(e),
-                    other => InputError(other.to_string()).into(),
-                })?;
-            if report.applied {
-                let options = EngineOptions::for_service(config, !json);
-                let only = [tenant.clone()];
-                tokio::task::spawn_blocking(move || engine::open_reporting(&options, Some(&only)))
-                    .await??;
-            }
-            if let Some(store) = &store {
-                if report.applied {
-                    store.announce_reindex(tenant, "askdesk sync").await?;
-                }
-                store.record_sync(&report.record(started_at)).await?;
-            }
-            if !json {
-                print_sync(&report, dry_run);
-            }
-            reports.push(report);
-        }
-        anyhow::Ok(())
-    })?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
-    }
-    if let Some(refused) = reports.iter().find_map(|r| r.refused.as_ref()) {
-        anyhow::bail!("sync refused: {refused}");
-    }
-    Ok(())
-}
-
-fn print_sync(report: &crate::sync::SyncReport, dry_run: bool) {
-    let verb = if dry_run { "would be " } else { "" };
-    for (label, urls) in [
-        ("added", &report.added),
-        ("changed", &report.changed),
-        ("removed", &report.removed),
-    ] {
-        for url in urls {
-            println!("  {verb}{label}: {url}");
-        }
-    }
-    for error in &report.errors {
-        eprintln!("warning: {}", error.message);
-    }
-    let state = match (&report.refused, report.applied, dry_run) {
-        (Some(_), _, _) => "refused, nothing changed",
-        (None, _, true) => "dry run, nothing changed",
-        (None, true, false) => "applied and re-indexed",
-        (None, false, false) => "up to date",
-    };
-    println!(
-        "{}: {} pages; {} added, {} changed, {} removed, {} unchanged, {} errors; {state} in {:.1}s",
-        report.tenant,
-        report.pages,
-        report.added.len(),
-        report.changed.len(),
-        report.removed.len(),
-        report.unchanged,
-        report.errors.len(),
-        report.seconds
-    );
 }
 
 fn serve(config: ServiceConfig) -> anyhow::Result<()> {

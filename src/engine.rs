@@ -22,6 +22,9 @@ pub struct EngineOptions {
     pub retrieval: RetrievalSettings,
     pub chunk: ChunkOptions,
     pub progress: bool,
+    /// Build the indexes in memory and leave the data folder's indexes as they are (its
+    /// embedding cache is still used): for previews beside a running service.
+    pub indexes_in_memory: bool,
 }
 
 impl EngineOptions {
@@ -33,6 +36,7 @@ impl EngineOptions {
             retrieval: RetrievalSettings::from_env(),
             chunk: ChunkOptions::default(),
             progress: false,
+            indexes_in_memory: false,
         }
     }
 
@@ -108,8 +112,15 @@ pub fn open(
         None => knowledge::tenant_ids(&options.knowledge_dir)?,
     };
     let retriever = Arc::new(Retriever::new(Arc::clone(&embedder), options.retrieval));
-    let mut indexer = Indexer::new(options.data_dir.clone(), embedder, IndexSettings::default())
-        .with_progress(options.progress);
+    let index_dir = options
+        .data_dir
+        .clone()
+        .filter(|_| !options.indexes_in_memory);
+    let mut indexer =
+        Indexer::new(index_dir, embedder, IndexSettings::default()).with_progress(options.progress);
+    if let (true, Some(data)) = (options.indexes_in_memory, &options.data_dir) {
+        indexer.use_vector_cache_in(data);
+    }
     let mut engine = Engine {
         retriever,
         reports: Vec::new(),

@@ -26,6 +26,7 @@ pub mod answer;
 pub mod beir;
 pub mod cli;
 mod cli_eval;
+mod cli_sync;
 pub mod config;
 pub mod desk;
 pub mod embed;

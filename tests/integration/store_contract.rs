@@ -10,8 +10,9 @@ use std::sync::Arc;
 use askdesk::answer::{Role, Turn};
 use askdesk::store::{
     now_ms, Attachment, Delivery, NewTicket, Rating, Removed, Store, StoreError, StoredMessage,
-    TicketPassage, TicketStatus,
+    SyncOutcome, SyncRecord, TicketPassage, TicketStatus,
 };
+use askdesk::sync::PageError;
 
 /// A database for one test: the store and the URL it was opened with (so a test can open the
 /// same database again, as a second replica or after a restart).
@@ -477,6 +478,56 @@ fn a_stored_value_the_store_does_not_know_is_an_error_not_a_default() {
         .await;
         assert!(matches!(
             db.store.ticket(&ticket.id).await,
+            Err(StoreError::Database(_))
+        ));
+        db
+    });
+}
+
+fn sync_record(tenant: &str, started_at: i64, outcome: SyncOutcome) -> SyncRecord {
+    SyncRecord {
+        tenant: tenant.into(),
+        started_at,
+        finished_at: started_at + 1500,
+        outcome,
+        pages: 40,
+        added: 2,
+        changed: 1,
+        removed: 0,
+        unchanged: 37,
+        errors: vec![PageError {
+            url: "https://help.acme.test/broken".into(),
+            message: "https://help.acme.test/broken: HTTP 500".into(),
+        }],
+    }
+}
+
+#[test]
+fn website_syncs_are_recorded_and_listed_newest_first() {
+    on_both_backends(|db| async move {
+        let records = [
+            sync_record("acme", 1_000, SyncOutcome::Applied),
+            sync_record("globex", 2_000, SyncOutcome::Refused),
+            sync_record("acme", 3_000, SyncOutcome::Unchanged),
+        ];
+        for record in &records {
+            db.store.record_sync(record).await.unwrap();
+        }
+        let acme = db.store.syncs(Some("acme"), 10).await.unwrap();
+        assert_eq!(acme, [records[2].clone(), records[0].clone()]);
+        let all = db.store.syncs(None, 2).await.unwrap();
+        assert_eq!(all, [records[2].clone(), records[1].clone()]);
+        assert!(db
+            .store
+            .syncs(Some("initech"), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        // an outcome the store does not know is an error, not a default
+        db.execute_raw("UPDATE syncs SET outcome = 'exploded' WHERE started_at = 1000")
+            .await;
+        assert!(matches!(
+            db.store.syncs(Some("acme"), 10).await,
             Err(StoreError::Database(_))
         ));
         db

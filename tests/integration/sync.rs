@@ -613,6 +613,51 @@ fn the_cli_previews_a_sync_without_changing_anything_then_applies_it() {
         "{stdout}"
     );
 
+    // a preview with an eval suite: the answers before and after a change on the site
+    let academia = paths.iter().find(|p| p.ends_with("/academia-hub")).unwrap();
+    let Some(Route::Page(html)) = site.route(academia) else {
+        panic!()
+    };
+    site.set(
+        academia,
+        Route::Page(html.replace("Starting at $10/seat/month", "Starting at $12/seat/month")),
+    );
+    let suite = data.path().join("hub.yaml");
+    std::fs::write(
+        &suite,
+        "tenant: hub\ncases:\n  - id: seat-price\n    question: \"What is the price per seat of Academia Hub?\"\n    expect: {outcome: answer, facts: [\"$10/seat\"]}\n",
+    )
+    .unwrap();
+    let synced_before =
+        std::fs::read_to_string(knowledge.path().join("hub/synced/manifest.json")).unwrap();
+    let (code, stdout, stderr) = crate::cli::askdesk(&[
+        "sync",
+        "--eval",
+        suite.to_str().unwrap(),
+        "--knowledge",
+        k,
+        "--data",
+        d,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&format!("would be changed: {}", site.url(academia))),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pass rate 1.000 now, 0.000 after the sync; 1 of 1 answers change"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("seat-price (pass → FAIL)") && stdout.contains("$12/seat"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(knowledge.path().join("hub/synced/manifest.json")).unwrap(),
+        synced_before,
+        "a preview changes nothing"
+    );
+
     let (code, _, stderr) =
         crate::cli::askdesk(&["sync", "--tenant", "ghost", "--knowledge", k, "--data", d]);
     assert_eq!(code, 2, "{stderr}");
