@@ -1,4 +1,4 @@
-// The support lead's console: escalations (with retry), disliked answers, knowledge gaps and the
+// The support lead's console: escalations (with retry), disliked answers, knowledge gaps, website syncs and the
 // latest eval report, read from the admin API with the admin key. The key is asked once and kept
 // in sessionStorage (this tab only). Every value from the API is customer or document text, so it
 // reaches the page through textContent only.
@@ -142,6 +142,23 @@ async function loadGaps() {
   ])));
 }
 
+async function loadSyncs() {
+  const { syncs } = await api(`/api/admin/syncs?${query({ tenant: tenant(), limit: 20 })}`);
+  if (!syncs.length) return show('syncs', empty('No website sync yet.'));
+  const rows = syncs.map((s) => el('tr', {}, [
+    el('td', { text: s.tenant }),
+    el('td', { text: when(s.started_at) }),
+    el('td', { text: s.outcome }),
+    el('td', { text: `${s.pages} pages: ${s.added} added, ${s.changed} changed, ${s.removed} removed` }),
+    el('td', {}, s.errors.length ? [el('details', {}, [
+      el('summary', { text: `${s.errors.length} kept or left out` }),
+      el('ul', {}, s.errors.map((e) => el('li', { text: e.message }))),
+    ])] : [document.createTextNode('–')]),
+  ]));
+  const head = el('tr', {}, ['Brand', 'When', 'Outcome', 'Pages', 'Problems'].map((h) => el('th', { scope: 'col', text: h })));
+  show('syncs', el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]));
+}
+
 async function loadEval() {
   let report;
   try {
@@ -182,6 +199,7 @@ function refresh() {
   load('tickets', loadTickets);
   load('feedback', loadFeedback);
   load('gaps', loadGaps);
+  load('syncs', loadSyncs);
   load('eval', loadEval);
 }
 
