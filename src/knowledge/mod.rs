@@ -313,6 +313,15 @@ fn collect_documents(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<Know
     walk_documents(dir, &root, out, warnings);
 }
 
+/// The documents under `dir` (sorted), by the tenant folder's rules for links, and a warning
+/// per link or name left out.
+pub fn documents_in(dir: &Path) -> (Vec<PathBuf>, Vec<KnowledgeError>) {
+    let (mut files, mut warnings) = (Vec::new(), Vec::new());
+    collect_documents(dir, &mut files, &mut warnings);
+    files.sort();
+    (files, warnings)
+}
+
 fn walk_documents(
     dir: &Path,
     root: &Path,
@@ -372,7 +381,8 @@ pub enum Format {
     Html,
 }
 
-fn document_format(path: &Path) -> Option<Format> {
+/// The format of a document file, by its extension; None for files that are not documents.
+pub fn document_format(path: &Path) -> Option<Format> {
     match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
         "md" | "markdown" => Some(Format::Markdown),
         "txt" => Some(Format::Text),

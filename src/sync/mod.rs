@@ -153,7 +153,11 @@ pub async fn sync_tenant(
     let manifest = Manifest::load(&synced_dir).map_err(SyncError::Knowledge)?;
     let mut passes = Vec::with_capacity(config.sources.len());
     for source in &config.sources {
-        passes.push(read_source(source, &manifest, options).await);
+        let pass = match source.kind {
+            SourceKind::Folder => read_folder(source, &tenant_dir, tenant).await,
+            _ => read_source(source, &manifest, options).await,
+        };
+        passes.push(pass);
     }
     let plan = Plan::new(&manifest, &config.sources, passes, options.force);
     let applied = !options.dry_run && plan.refused.is_none() && plan.has_changes(&manifest);
@@ -206,6 +210,8 @@ enum PageResult {
         document: String,
         validators: Validators,
         links: Vec<String>,
+        /// Where a folder source's document is kept; web pages go by their address.
+        file: Option<String>,
     },
     /// The kept copy is current (304).
     NotModified {
@@ -272,6 +278,98 @@ async fn read_source(source: &Source, manifest: &Manifest, options: SyncOptions)
     match source.kind {
         SourceKind::Sitemap => reader.sitemap().await,
         SourceKind::Crawl => reader.crawl().await,
+        SourceKind::Folder => SourcePass::failed("not a website source".into()),
+    }
+}
+
+/// A folder source's documents (those its patterns want, by path inside the folder), each
+/// checked to parse; kept under `synced/folder-<folder name>/` with their own extension.
+async fn read_folder(source: &Source, tenant_dir: &Path, tenant: &str) -> SourcePass {
+    let Some(path) = &source.path else {
+        return SourcePass::failed("a folder source needs `path`".into());
+    };
+    let folder = tenant_dir.join(path);
+    let (source, tenant) = (source.clone(), tenant.to_string());
+    let read = tokio::task::spawn_blocking(move || folder_pass(&source, &folder, &tenant)).await;
+    read.unwrap_or_else(|e| SourcePass::failed(format!("the folder could not be read ({e})")))
+}
+
+fn folder_pass(source: &Source, folder: &Path, tenant: &str) -> SourcePass {
+    let (Ok(root), true) = (folder.canonicalize(), folder.is_dir()) else {
+        return SourcePass::failed(format!("{}: not a folder", folder.display()));
+    };
+    let Ok(root_url) = Url::from_directory_path(&root) else {
+        return SourcePass::failed(format!("{}: not a folder", folder.display()));
+    };
+    let name = knowledge::slugify(&root.file_name().unwrap_or_default().to_string_lossy());
+    let (files, warnings) = knowledge::documents_in(&root);
+    // a link or name left out is reported as a page that could not be read
+    let mut results: Vec<PageResult> = warnings
+        .into_iter()
+        .map(|w| {
+            let url = match &w {
+                knowledge::KnowledgeError::Document { path, .. } => {
+                    Url::from_file_path(path).unwrap_or_else(|_| root_url.clone())
+                }
+                _ => root_url.clone(),
+            };
+            PageResult::Failed {
+                url,
+                message: w.to_string(),
+            }
+        })
+        .collect();
+    for file in files.iter().take(source.max_pages) {
+        let Ok(relative) = file.strip_prefix(&root) else {
+            continue;
+        };
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        let Ok(url) = Url::from_file_path(file) else {
+            continue;
+        };
+        if !source.wants(&format!("/{relative}")) {
+            continue;
+        }
+        let read = std::fs::metadata(file)
+            .map_err(|e| e.to_string())
+            .and_then(|m| {
+                if m.len() > knowledge::MAX_DOCUMENT_BYTES {
+                    Err(format!(
+                        "over the {} MiB a document may have",
+                        knowledge::MAX_DOCUMENT_BYTES >> 20
+                    ))
+                } else {
+                    std::fs::read_to_string(file).map_err(|e| e.to_string())
+                }
+            })
+            .and_then(|text| {
+                let format = knowledge::document_format(file).ok_or("not a document")?;
+                knowledge::parse_document(
+                    tenant,
+                    &relative,
+                    format,
+                    &text,
+                    ChunkOptions::default(),
+                )?;
+                Ok(text)
+            });
+        results.push(match read {
+            Ok(document) => PageResult::Fresh {
+                url,
+                document,
+                validators: Validators::default(),
+                links: Vec::new(),
+                file: Some(format!("folder-{name}/{relative}")),
+            },
+            Err(message) => PageResult::Failed {
+                message: format!("{}: {message}", file.display()),
+                url,
+            },
+        });
+    }
+    SourcePass {
+        results,
+        error: None,
     }
 }
 
@@ -440,6 +538,7 @@ impl SourceReader<'_> {
                 document,
                 validators,
                 links,
+                file: None,
             },
             Ok(Err(message)) => PageResult::Failed {
                 message: format!("{url}: {message}"),
@@ -519,7 +618,7 @@ impl Plan {
             let previous: Vec<&String> = old
                 .pages
                 .iter()
-                .filter(|(_, e)| e.source == source.url)
+                .filter(|(_, e)| e.source == source.key())
                 .map(|(url, _)| url)
                 .collect();
             let gone = previous
@@ -531,7 +630,7 @@ impl Plan {
                 plan.refused = Some(format!(
                     "{gone} of the {} pages of {} would be removed ({:.0}%, more than max_removed_share {:.0}%); nothing was changed (sync with --force to apply)",
                     previous.len(),
-                    source.url,
+                    source.key(),
                     share * 100.0,
                     source.max_removed_share * 100.0
                 ));
@@ -557,10 +656,10 @@ impl Plan {
     fn take_source(&mut self, old: &Manifest, source: &Source, pass: SourcePass) {
         if let Some(error) = pass.error {
             self.errors.push(PageError {
-                url: source.url.clone(),
+                url: source.key(),
                 message: error,
             });
-            for (url, entry) in old.pages.iter().filter(|(_, e)| e.source == source.url) {
+            for (url, entry) in old.pages.iter().filter(|(_, e)| e.source == source.key()) {
                 self.keep(url, entry.clone());
             }
             return;
@@ -577,10 +676,12 @@ impl Plan {
                     document,
                     validators,
                     links,
+                    file,
                 } => {
                     let sha256 = mirror::sha256_hex(document.as_bytes());
-                    let file = match before {
-                        Some(entry) if is_safe_file(&entry.file) => entry.file.clone(),
+                    let file = match (before, file) {
+                        (Some(entry), _) if is_safe_file(&entry.file) => entry.file.clone(),
+                        (_, Some(file)) => file,
                         _ => self.free_file(old, &url),
                     };
                     match before {
@@ -593,7 +694,7 @@ impl Plan {
                     }
                     let entry = Entry {
                         file,
-                        source: source.url.clone(),
+                        source: source.key(),
                         sha256,
                         etag: validators.etag,
                         last_modified: validators.last_modified,
@@ -675,12 +776,13 @@ impl Plan {
     }
 }
 
-/// A manifest's file name is used only when it stays inside the synced folder.
+/// A manifest's file name is used only when it stays inside the synced folder and names a
+/// document.
 fn is_safe_file(file: &str) -> bool {
     let path = Path::new(file);
     path.is_relative()
         && path
             .components()
             .all(|c| matches!(c, std::path::Component::Normal(_)))
-        && file.ends_with(".html")
+        && knowledge::document_format(path).is_some()
 }

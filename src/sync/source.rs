@@ -1,7 +1,8 @@
 //! Where a brand's help center lives: the `[[sources]]` of `tenant.toml`.
 //!
-//! The tenant folder itself is always read; a source adds the pages of a website to it, kept in
-//! `synced/` inside the tenant folder by `askdesk sync` and the service's schedule.
+//! The tenant folder itself is always read; a source adds the pages of a website (or the
+//! documents of a folder elsewhere) to it, kept in `synced/` inside the tenant folder by
+//! `askdesk sync` and the service's schedule.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -16,6 +17,9 @@ pub enum SourceKind {
     /// `url` is a start page: the pages it links to on the same site, and theirs, up to
     /// `max_pages`.
     Crawl,
+    /// `path` is a folder of documents elsewhere (a docs repository's checkout, a mounted
+    /// export): its Markdown, HTML and text files.
+    Folder,
 }
 
 /// One website source of a tenant.
@@ -23,8 +27,12 @@ pub enum SourceKind {
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub kind: SourceKind,
-    /// The sitemap or the start page (`http://` or `https://`).
+    /// The sitemap or the start page (`http://` or `https://`); sitemap and crawl sources.
+    #[serde(default)]
     pub url: String,
+    /// The folder, absolute or relative to the tenant folder; folder sources.
+    #[serde(default)]
+    pub path: Option<std::path::PathBuf>,
     /// Path patterns a page must match one of (`*` is any text; a pattern without `*` is a
     /// prefix). Empty: every page of the site.
     #[serde(default)]
@@ -92,9 +100,27 @@ impl Source {
         self.every.as_deref().map(parse_every).transpose()
     }
 
+    /// What the synced pages record as their source: the address, or `folder:<path>`.
+    pub fn key(&self) -> String {
+        match (&self.kind, &self.path) {
+            (SourceKind::Folder, Some(path)) => format!("folder:{}", path.display()),
+            _ => self.url.clone(),
+        }
+    }
+
     /// Checks every setting; the message names the setting.
     pub fn validate(&self) -> Result<(), String> {
-        self.address()?;
+        match (self.kind, &self.path) {
+            (SourceKind::Folder, None) => return Err("a folder source needs `path`".into()),
+            (SourceKind::Folder, Some(_)) if !self.url.is_empty() => {
+                return Err("a folder source takes `path`, not `url`".into())
+            }
+            (SourceKind::Folder, Some(_)) => {}
+            (_, Some(_)) => return Err("`path` is for folder sources; this one takes `url`".into()),
+            (_, None) => {
+                self.address()?;
+            }
+        }
         self.interval()?;
         if !(1..=MAX_PAGES).contains(&self.max_pages) {
             return Err(format!("`max_pages` must be 1 to {MAX_PAGES}"));
@@ -211,6 +237,20 @@ mod tests {
             assert!(e.contains(complaint), "{toml_text}: {e}");
         }
         assert!(toml::from_str::<Source>("kind = \"ftp\"\nurl = \"x\"").is_err());
+        source("kind = \"folder\"\npath = \"../docs\"")
+            .validate()
+            .unwrap();
+        for (toml_text, complaint) in [
+            ("kind = \"folder\"", "needs `path`"),
+            (
+                "kind = \"folder\"\npath = \"d\"\nurl = \"https://a.example\"",
+                "not `url`",
+            ),
+            ("kind = \"sitemap\"\npath = \"d\"", "for folder sources"),
+        ] {
+            let e = source(toml_text).validate().unwrap_err();
+            assert!(e.contains(complaint), "{toml_text}: {e}");
+        }
     }
 
     #[test]

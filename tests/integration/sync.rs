@@ -692,3 +692,62 @@ fn the_dev_help_center_synced_from_its_site_reads_as_its_markdown_files() {
         from_files.len()
     );
 }
+
+#[test]
+fn a_folder_source_keeps_a_copy_of_its_documents_in_step() {
+    let docs = tempfile::tempdir().unwrap();
+    write_files(
+        docs.path(),
+        &[
+            ("refunds.md", "---\ntitle: Refunds\nurl: https://docs.acme.test/refunds\n---\n## Can I get a refund?\nWithin 14 days of purchase.\n"),
+            ("plans/team.md", "## What does the Team plan include?\nTen seats and shared billing.\n"),
+            ("notes.txt", "Support answers within one business day.\n"),
+            ("logo.png", "not a document"),
+            ("drafts/empty.md", ""),
+        ],
+    );
+    let source = format!(
+        "kind = \"folder\"\npath = {:?}\nexclude = [\"/drafts/*\"]\nmax_removed_share = 0.5",
+        docs.path()
+    );
+    let knowledge = knowledge_with_source(&source);
+    let first = sync(knowledge.path(), options());
+    assert_eq!(
+        (first.added.len(), first.errors.len()),
+        (3, 0),
+        "{first:#?}"
+    );
+    let synced = passages(knowledge.path(), "hub");
+    let refund = synced.iter().find(|p| p.text.contains("14 days")).unwrap();
+    assert!(refund.id.starts_with("hub/synced/folder-"), "{}", refund.id);
+    assert_eq!(
+        refund.url.as_deref(),
+        Some("https://docs.acme.test/refunds")
+    );
+
+    std::fs::write(
+        docs.path().join("plans/team.md"),
+        "## What does the Team plan include?\nTwelve seats.\n",
+    )
+    .unwrap();
+    std::fs::remove_file(docs.path().join("notes.txt")).unwrap();
+    let second = sync(knowledge.path(), options());
+    assert_eq!(
+        (second.changed.len(), second.removed.len(), second.unchanged, second.applied),
+        (1, 1, 1, true),
+        "{second:#?}"
+    );
+    assert!(passages(knowledge.path(), "hub")
+        .iter()
+        .any(|p| p.text.contains("Twelve seats")));
+
+    // the folder gone: every document is kept, and the sync says why
+    let kept = passages(knowledge.path(), "hub");
+    drop(docs);
+    let third = sync(knowledge.path(), options());
+    assert!(
+        !third.applied && third.errors[0].message.contains("not a folder"),
+        "{third:#?}"
+    );
+    assert_eq!(passages(knowledge.path(), "hub"), kept);
+}
