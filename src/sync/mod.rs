@@ -66,7 +66,8 @@ pub struct SyncReport {
     pub errors: Vec<PageError>,
     /// Why the sync was not applied, when it would have removed too much.
     pub refused: Option<String>,
-    /// Whether the synced folder was changed.
+    /// Whether pages were added, changed or removed in the synced folder (the tenant is then
+    /// re-indexed).
     pub applied: bool,
     pub seconds: f64,
 }
@@ -160,10 +161,12 @@ pub async fn sync_tenant(
         passes.push(pass);
     }
     let plan = Plan::new(&manifest, &config.sources, passes, options.force);
-    let applied = !options.dry_run && plan.refused.is_none() && plan.has_changes(&manifest);
-    if applied {
+    let write = !options.dry_run && plan.refused.is_none() && plan.has_changes(&manifest);
+    if write {
+        // new validators alone (an ETag that moved) are written too, but change no page
         plan.apply(&synced_dir)?;
     }
+    let applied = write && plan.changes_pages();
     let pages = if applied || options.dry_run && plan.refused.is_none() {
         plan.manifest.pages.len()
     } else {
@@ -415,11 +418,13 @@ impl SourceReader<'_> {
         }
         let mut seen = HashSet::new();
         let mut wanted = Vec::new();
+        let mut elsewhere = 0;
         for page in pages {
             let Some(url) = Url::parse(&page)
                 .ok()
                 .and_then(|u| discover::page_address(&u, &self.site))
             else {
+                elsewhere += 1;
                 continue;
             };
             if self.source.wants(url.path())
@@ -433,7 +438,18 @@ impl SourceReader<'_> {
             }
         }
         let bar = self.bar(wanted.len());
-        let results = self.fetch_all(wanted, false, &bar).await;
+        let mut results = self.fetch_all(wanted, false, &bar).await;
+        if elsewhere > 0 {
+            // said once, as a failure of the sitemap itself (nothing of it is removed for it)
+            results.push(PageResult::Failed {
+                url: self.site.clone(),
+                message: format!(
+                    "{}: {elsewhere} listed addresses are not pages of {} (another scheme, host or port, or not a page), left out",
+                    self.site,
+                    fetch::origin(&self.site)
+                ),
+            });
+        }
         SourcePass {
             results,
             error: None,
@@ -741,6 +757,10 @@ impl Plan {
         let stem = file.strip_suffix(".html").unwrap_or(&file);
         let hash = mirror::sha256_hex(url.as_str().as_bytes());
         format!("{stem}-{}.html", &hash[..8])
+    }
+
+    fn changes_pages(&self) -> bool {
+        !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
     }
 
     fn has_changes(&self, old: &Manifest) -> bool {

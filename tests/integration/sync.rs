@@ -95,6 +95,22 @@ fn misbehaving(site: &TestSite) -> Vec<(&'static str, Route, Expect)> {
             Route::Page(nested),
             Expect::Error("deep, over the 1000"),
         ),
+        (
+            "/docs/hub/mislabelled",
+            Route::Raw(
+                "text/html; charset=utf-8",
+                b"<main><p>Mislabelled caf\xe9 page about seats.</p></main>".to_vec(),
+            ),
+            Expect::Kept,
+        ),
+        (
+            "/docs/hub/unknown-charset",
+            Route::Raw(
+                "text/html; charset=x-made-up",
+                b"<main><p>A page in a charset nobody knows, about seats.</p></main>".to_vec(),
+            ),
+            Expect::Kept,
+        ),
     ]
 }
 
@@ -276,6 +292,13 @@ fn a_sync_of_a_help_center_yields_the_passages_of_its_pages_as_files() {
         .expect("the latin-1 page");
     assert!(latin1.text.contains("4 euros"), "{}", latin1.text);
     assert!(synced.iter().any(|p| p.text.contains("Plan cell")));
+    // a wrong charset label costs the odd letter, not the page
+    assert!(synced
+        .iter()
+        .any(|p| p.text.contains("Mislabelled caf\u{fffd} page")));
+    assert!(synced
+        .iter()
+        .any(|p| p.text.contains("charset nobody knows")));
 }
 
 /// The texts an index embeds for `passages` (see `Passage::texts_for_embedding`).
@@ -733,7 +756,12 @@ fn a_folder_source_keeps_a_copy_of_its_documents_in_step() {
     std::fs::remove_file(docs.path().join("notes.txt")).unwrap();
     let second = sync(knowledge.path(), options());
     assert_eq!(
-        (second.changed.len(), second.removed.len(), second.unchanged, second.applied),
+        (
+            second.changed.len(),
+            second.removed.len(),
+            second.unchanged,
+            second.applied
+        ),
         (1, 1, 1, true),
         "{second:#?}"
     );
@@ -750,4 +778,39 @@ fn a_folder_source_keeps_a_copy_of_its_documents_in_step() {
         "{third:#?}"
     );
     assert_eq!(passages(knowledge.path(), "hub"), kept);
+}
+
+#[test]
+fn sitemap_entries_on_another_site_are_left_out_and_said_once() {
+    let site = TestSite::start(BTreeMap::new());
+    site.set(
+        "/docs/plans",
+        Route::Page(page_html(
+            "Plans",
+            &site.url("/docs/plans"),
+            "<p>Team plan: ten seats.</p>",
+            &[],
+        )),
+    );
+    let listed = format!(
+        "<urlset><url><loc>{}</loc></url><url><loc>http://elsewhere.invalid/a</loc></url>\
+         <url><loc>https://{}/docs/plans</loc></url></urlset>",
+        site.url("/docs/plans"),
+        site.base.trim_start_matches("http://")
+    );
+    site.set(
+        "/sitemap.xml",
+        Route::Raw("application/xml", listed.into_bytes()),
+    );
+    let knowledge = knowledge_with_source(&sitemap_source(&site));
+    let report = sync(knowledge.path(), options());
+    assert_eq!(report.added, [site.url("/docs/plans")], "{report:#?}");
+    assert_eq!(report.errors.len(), 1, "{report:#?}");
+    assert!(
+        report.errors[0]
+            .message
+            .contains("2 listed addresses are not pages of"),
+        "{report:#?}"
+    );
+    assert_eq!(site.requests("/a"), 0);
 }
