@@ -19,6 +19,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/admin/feedback"),
     ("get", "/api/admin/gaps"),
     ("post", "/api/admin/reindex"),
+    ("get", "/api/admin/syncs"),
+    ("post", "/api/admin/syncs"),
     ("delete", "/api/admin/customers"),
     ("get", "/api/admin/eval-report"),
     ("get", "/healthz"),
