@@ -117,6 +117,16 @@ pub fn nesting_depth(html: &str) -> usize {
     deepest
 }
 
+/// Refuses a page nested deeper than [`MAX_NESTING`], before anything parses it.
+pub fn check_nesting(html: &str) -> Result<(), String> {
+    match nesting_depth(html) {
+        depth if depth > MAX_NESTING => Err(format!(
+            "elements nested {depth} deep, over the {MAX_NESTING} a page may have"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     bytes[from.min(bytes.len())..]
         .windows(needle.len())

@@ -13,9 +13,7 @@ pub use chunk::{
     is_question, sections, sentences, slugify, split_long, split_markdown, Block, ChunkOptions,
     Section,
 };
-pub use html::{
-    article as html_article, nesting_depth, to_blocks as html_page, Page as HtmlPage, MAX_NESTING,
-};
+pub use html::{article as html_article, check_nesting, to_blocks as html_page, Page as HtmlPage};
 pub use tenant::{
     default_sensitive_topics, is_plausible_email, BrandIntent, HandoffField, SensitiveTopic,
     TenantConfig,
@@ -398,6 +396,25 @@ pub fn load_document(
     path: &Path,
     options: ChunkOptions,
 ) -> Result<Vec<Passage>, KnowledgeError> {
+    let (format, text) = read_document(path)?;
+    let error = |message: String| KnowledgeError::Document {
+        path: path.to_path_buf(),
+        message,
+    };
+    let relative = path
+        .strip_prefix(tenant_dir)
+        .unwrap_or(path)
+        .with_extension("");
+    let doc_path = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    parse_document(tenant, &doc_path, format, &text, options).map_err(error)
+}
+
+/// A document file's format and text: a known file type, at most [`MAX_DOCUMENT_BYTES`], UTF-8.
+pub fn read_document(path: &Path) -> Result<(Format, String), KnowledgeError> {
     let error = |message: String| KnowledgeError::Document {
         path: path.to_path_buf(),
         message,
@@ -420,16 +437,7 @@ pub fn load_document(
             e.utf8_error().valid_up_to()
         ))
     })?;
-    let relative = path
-        .strip_prefix(tenant_dir)
-        .unwrap_or(path)
-        .with_extension("");
-    let doc_path = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
-    parse_document(tenant, &doc_path, format, &text, options).map_err(error)
+    Ok((format, text))
 }
 
 /// Parses one document's text into passages: `doc_path` is its path in the tenant folder
@@ -454,13 +462,7 @@ pub fn parse_document(
             (front, title, markdown::blocks(body))
         }
         Format::Html => {
-            let depth = html::nesting_depth(&text);
-            if depth > html::MAX_NESTING {
-                return Err(format!(
-                    "elements nested {depth} deep, over the {} a page may have",
-                    html::MAX_NESTING
-                ));
-            }
+            html::check_nesting(&text)?;
             let page = html::to_blocks(&text);
             let front = FrontMatter {
                 url: page.canonical,

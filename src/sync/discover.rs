@@ -91,14 +91,13 @@ const NOT_PAGES: &[&str] = &[
     ".exe",
 ];
 
-/// The links of a page to other pages of the same site (`site`'s origin), resolved against the
-/// page's address, without fragment or query, in the order they appear, each once.
-pub fn page_links(html: &str, page: &Url, site: &Url) -> Vec<Url> {
-    let document = Html::parse_document(html);
+/// The links of a parsed page to other pages of the same site (`site`'s origin), resolved
+/// against the page's address, without fragment or query, in the order they appear, each once.
+pub fn page_links(document: &Html, page: &Url, site: &Url) -> Vec<Url> {
     let Ok(anchors) = Selector::parse("a[href]") else {
         return Vec::new();
     };
-    let base = select_base(&document, page).unwrap_or_else(|| page.clone());
+    let base = select_base(document, page).unwrap_or_else(|| page.clone());
     let mut seen = std::collections::HashSet::new();
     document
         .select(&anchors)
@@ -174,7 +173,7 @@ mod tests {
         let html = r##"<a href="billing">Billing</a><a href="/docs/billing#refunds">again</a>
 <a href="https://other.example.com/x">away</a><a href="/logo.png">logo</a>
 <a href="mailto:help@example.com">mail</a><a href="?page=2">next</a><a href="#top">top</a>"##;
-        let links: Vec<String> = page_links(html, &page, &page)
+        let links: Vec<String> = page_links(&Html::parse_document(html), &page, &page)
             .into_iter()
             .map(String::from)
             .collect();

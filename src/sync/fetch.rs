@@ -67,6 +67,15 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// One answer as received: where it came from in the end (after redirects within the site),
+/// its status, headers and body.
+struct Received {
+    url: Url,
+    status: reqwest::StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
 /// A polite HTTP client for one site.
 pub struct Fetcher {
     client: reqwest::Client,
@@ -114,15 +123,15 @@ impl Fetcher {
         }
         let address = format!("{origin}/robots.txt");
         let robots = match self.get_raw(&address, &Validators::default()).await {
-            Ok((status, _, body)) if status.is_success() => {
-                match texting_robots::Robot::new(ROBOTS_AGENT, &body) {
+            Ok(got) if got.status.is_success() => {
+                match texting_robots::Robot::new(ROBOTS_AGENT, &got.body) {
                     Ok(robot) => Robots::Rules(Box::new(robot)),
                     // an unparsable file states no rule askdesk can follow
                     Err(_) => Robots::AllowAll,
                 }
             }
-            Ok((status, _, _)) if status.is_client_error() => Robots::AllowAll,
-            Ok((status, _, _)) => return Err(format!("{address}: HTTP {}", status.as_u16())),
+            Ok(got) if got.status.is_client_error() => Robots::AllowAll,
+            Ok(got) => return Err(format!("{address}: HTTP {}", got.status.as_u16())),
             Err(e) => return Err(format!("{address}: {e}")),
         };
         if let Robots::Rules(robot) = &robots {
@@ -159,11 +168,12 @@ impl Fetcher {
 
     /// Fetches a page, conditionally when `validators` has something.
     pub async fn page(&self, url: &Url, validators: &Validators) -> Outcome {
-        let (status, headers, body) = match self.get_raw(url.as_str(), validators).await {
+        let got = match self.get_raw(url.as_str(), validators).await {
             Ok(got) => got,
             Err(e) => return Outcome::Failed(format!("{url}: {e}")),
         };
-        match status.as_u16() {
+        let headers = &got.headers;
+        match got.status.as_u16() {
             304 => return Outcome::NotModified,
             404 | 410 => return Outcome::Gone,
             200..=299 => {}
@@ -176,31 +186,23 @@ impl Fetcher {
             }
             code => return Outcome::Failed(format!("{url}: HTTP {code}")),
         }
-        let content_type = header(&headers, reqwest::header::CONTENT_TYPE).unwrap_or_default();
-        let text = match decode(&content_type, &body) {
+        let content_type = header(headers, reqwest::header::CONTENT_TYPE).unwrap_or_default();
+        let text = match decode(&content_type, &got.body) {
             Ok(text) => text,
             Err(e) => return Outcome::Failed(format!("{url}: {e}")),
         };
         Outcome::Page(Fetched {
-            url: headers
-                .get("x-askdesk-final-url")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| Url::parse(v).ok())
-                .unwrap_or_else(|| url.clone()),
-            text,
             validators: Validators {
-                etag: header(&headers, reqwest::header::ETAG),
-                last_modified: header(&headers, reqwest::header::LAST_MODIFIED),
+                etag: header(headers, reqwest::header::ETAG),
+                last_modified: header(headers, reqwest::header::LAST_MODIFIED),
             },
+            url: got.url,
+            text,
         })
     }
 
     /// One GET, its body read up to the size limit.
-    async fn get_raw(
-        &self,
-        url: &str,
-        validators: &Validators,
-    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), String> {
+    async fn get_raw(&self, url: &str, validators: &Validators) -> Result<Received, String> {
         self.wait_turn().await;
         let mut request = self.client.get(url);
         if let Some(etag) = &validators.etag {
@@ -210,11 +212,8 @@ impl Fetcher {
             request = request.header(reqwest::header::IF_MODIFIED_SINCE, modified);
         }
         let mut response = request.send().await.map_err(describe)?;
-        let status = response.status();
-        let mut headers = response.headers().clone();
-        if let Ok(value) = reqwest::header::HeaderValue::from_str(response.url().as_str()) {
-            headers.insert("x-askdesk-final-url", value);
-        }
+        let (status, headers) = (response.status(), response.headers().clone());
+        let final_url = response.url().clone();
         let limit = self.limits.max_bytes;
         let too_big = || {
             format!(
@@ -232,7 +231,12 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok((status, headers, body))
+        Ok(Received {
+            url: final_url,
+            status,
+            headers,
+            body,
+        })
     }
 }
 

@@ -108,7 +108,7 @@ pub fn file_for(url: &Url) -> String {
 }
 
 fn clean_segment(segment: &str) -> String {
-    let decoded = percent_decode(segment);
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
     let stem = decoded
         .strip_suffix(".html")
         .or_else(|| decoded.strip_suffix(".htm"))
@@ -126,25 +126,6 @@ fn clean_segment(segment: &str) -> String {
     cleaned.trim_matches('-').chars().take(100).collect()
 }
 
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// SHA-256 in hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -157,8 +138,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// take: `<main>`, else `<article>`, else the body), its title, and its canonical address when
 /// that is on the same site (else the address it was fetched from). Reading the kept file gives
 /// the same passages as reading the page itself, without the site's furniture.
-pub fn kept_document(html: &str, page: &Url) -> String {
-    let document = Html::parse_document(html);
+pub fn kept_document(document: &Html, page: &Url) -> String {
     let first = |selector: &str| {
         Selector::parse(selector)
             .ok()
@@ -172,7 +152,7 @@ pub fn kept_document(html: &str, page: &Url) -> String {
         .and_then(|href| page.join(href.trim()).ok())
         .filter(|c| c.origin() == page.origin())
         .unwrap_or_else(|| page.clone());
-    let body = match crate::knowledge::html_article(&document) {
+    let body = match crate::knowledge::html_article(document) {
         Some(article) => article.html(),
         None => first("body").map(|b| b.inner_html()).unwrap_or_default(),
     };
@@ -237,7 +217,7 @@ mod tests {
         let html = r#"<html><head><title>Refunds &amp; returns</title>
 <link rel="canonical" href="/refunds"></head><body><nav>Home</nav>
 <main><h1>Refunds</h1><p>Within 7 days.</p></main><footer>©</footer></body></html>"#;
-        let kept = kept_document(html, &page);
+        let kept = kept_document(&Html::parse_document(html), &page);
         assert!(
             kept.contains("<title>Refunds &amp; returns</title>"),
             "{kept}"
@@ -257,9 +237,8 @@ mod tests {
         // a canonical address on another site is not trusted: the page's own is kept
         let away =
             r#"<head><link rel="canonical" href="https://elsewhere.example/x"></head><p>x</p>"#;
-        assert!(
-            kept_document(away, &page).contains(r#"href="https://help.example.com/refunds?utm=x""#)
-        );
+        assert!(kept_document(&Html::parse_document(away), &page)
+            .contains(r#"href="https://help.example.com/refunds?utm=x""#));
     }
 
     #[test]

@@ -154,11 +154,7 @@ pub async fn sync_tenant(
     let manifest = Manifest::load(&synced_dir).map_err(SyncError::Knowledge)?;
     let mut passes = Vec::with_capacity(config.sources.len());
     for source in &config.sources {
-        let pass = match source.kind {
-            SourceKind::Folder => read_folder(source, &tenant_dir, tenant).await,
-            _ => read_source(source, &manifest, options).await,
-        };
-        passes.push(pass);
+        passes.push(read_source(source, &manifest, &tenant_dir, tenant, options).await);
     }
     let plan = Plan::new(&manifest, &config.sources, passes, options.force);
     let write = !options.dry_run && plan.refused.is_none() && plan.has_changes(&manifest);
@@ -167,10 +163,9 @@ pub async fn sync_tenant(
         plan.apply(&synced_dir)?;
     }
     let applied = write && plan.changes_pages();
-    let pages = if applied || options.dry_run && plan.refused.is_none() {
-        plan.manifest.pages.len()
-    } else {
-        manifest.pages.len()
+    let pages = match plan.refused {
+        None => plan.manifest.pages.len(),
+        Some(_) => manifest.pages.len(),
     };
     Ok(SyncReport {
         tenant: tenant.to_string(),
@@ -259,7 +254,18 @@ impl SourcePass {
 /// The most sitemaps one source may list through sitemap indexes.
 const MAX_SITEMAPS: usize = 50;
 
-async fn read_source(source: &Source, manifest: &Manifest, options: SyncOptions) -> SourcePass {
+async fn read_source(
+    source: &Source,
+    manifest: &Manifest,
+    tenant_dir: &Path,
+    tenant: &str,
+    options: SyncOptions,
+) -> SourcePass {
+    let crawl = match source.kind {
+        SourceKind::Folder => return read_folder(source, tenant_dir, tenant).await,
+        SourceKind::Sitemap => false,
+        SourceKind::Crawl => true,
+    };
     let site = match source.address() {
         Ok(site) => site,
         Err(e) => return SourcePass::failed(e),
@@ -278,10 +284,10 @@ async fn read_source(source: &Source, manifest: &Manifest, options: SyncOptions)
         manifest,
         progress: options.progress,
     };
-    match source.kind {
-        SourceKind::Sitemap => reader.sitemap().await,
-        SourceKind::Crawl => reader.crawl().await,
-        SourceKind::Folder => SourcePass::failed("not a website source".into()),
+    if crawl {
+        reader.crawl().await
+    } else {
+        reader.sitemap().await
     }
 }
 
@@ -333,27 +339,17 @@ fn folder_pass(source: &Source, folder: &Path, tenant: &str) -> SourcePass {
         if !source.wants(&format!("/{relative}")) {
             continue;
         }
-        let read = std::fs::metadata(file)
+        let read = knowledge::read_document(file)
             .map_err(|e| e.to_string())
-            .and_then(|m| {
-                if m.len() > knowledge::MAX_DOCUMENT_BYTES {
-                    Err(format!(
-                        "over the {} MiB a document may have",
-                        knowledge::MAX_DOCUMENT_BYTES >> 20
-                    ))
-                } else {
-                    std::fs::read_to_string(file).map_err(|e| e.to_string())
-                }
-            })
-            .and_then(|text| {
-                let format = knowledge::document_format(file).ok_or("not a document")?;
+            .and_then(|(format, text)| {
                 knowledge::parse_document(
                     tenant,
                     &relative,
                     format,
                     &text,
                     ChunkOptions::default(),
-                )?;
+                )
+                .map_err(|e| format!("{}: {e}", file.display()))?;
                 Ok(text)
             });
         results.push(match read {
@@ -364,10 +360,7 @@ fn folder_pass(source: &Source, folder: &Path, tenant: &str) -> SourcePass {
                 links: Vec::new(),
                 file: Some(format!("folder-{name}/{relative}")),
             },
-            Err(message) => PageResult::Failed {
-                message: format!("{}: {message}", file.display()),
-                url,
-            },
+            Err(message) => PageResult::Failed { message, url },
         });
     }
     SourcePass {
@@ -574,14 +567,9 @@ fn prepare(
     site: &Url,
     with_links: bool,
 ) -> Result<(String, Validators, Vec<String>), String> {
-    let depth = knowledge::nesting_depth(&fetched.text);
-    if depth > knowledge::MAX_NESTING {
-        return Err(format!(
-            "elements nested {depth} deep, over the {} a page may have",
-            knowledge::MAX_NESTING
-        ));
-    }
-    let document = mirror::kept_document(&fetched.text, &fetched.url);
+    knowledge::check_nesting(&fetched.text)?;
+    let page = scraper::Html::parse_document(&fetched.text);
+    let document = mirror::kept_document(&page, &fetched.url);
     knowledge::parse_document(
         "sync",
         "page",
@@ -590,7 +578,7 @@ fn prepare(
         ChunkOptions::default(),
     )?;
     let links = if with_links {
-        page_links(&fetched.text, &fetched.url, site)
+        page_links(&page, &fetched.url, site)
             .into_iter()
             .map(String::from)
             .collect()
@@ -763,8 +751,9 @@ impl Plan {
         !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
     }
 
+    /// Every write or delete comes with a manifest entry that changed or went.
     fn has_changes(&self, old: &Manifest) -> bool {
-        !self.writes.is_empty() || !self.deletes.is_empty() || self.manifest != *old
+        self.manifest != *old
     }
 
     /// Writes the changed pages, deletes the removed ones, then the manifest.
