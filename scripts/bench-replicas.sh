@@ -4,7 +4,7 @@
 #  1. HTTP throughput, wrk as in bench-http.sh (2 threads, 32 connections, distinct questions):
 #     one replica on SQLite, one on PostgreSQL, two on PostgreSQL (one wrk per replica with 16
 #     connections each, as a load balancer would split them; requests/s summed; each of the two
-#     with PAIR_SESSIONS embedding sessions, default half the cores);
+#     with PAIR_SESSIONS embedding sessions, default half the cores), in turn, ROUNDS times;
 #  2. a soak: SOAK seconds (default 600) on two replicas at 80% of their measured capacity, with
 #     the open-loop generator of examples/load.rs (fixed rate, so a growing tail shows instead of
 #     slowing the client down): errors, p50/p99 per minute and each replica's RSS after the
@@ -53,20 +53,40 @@ wrk_row() { # NAME PORT
 echo "## Throughput (wrk, $DURATION each)"
 echo "| setup | requests/s | p50 | p99 | error lines |"
 echo "|---|---|---|---|---|"
-serve 18201 sqlite; a=$served
-wrk_row "one replica, SQLite" 18201
-stop $a
-serve 18202 pg-one "$PG"; a=$served
-wrk_row "one replica, PostgreSQL" 18202
-stop $a
+# One replica on SQLite, one and two on PostgreSQL, in turn, ROUNDS times (default 3): figures
+# on a shared machine drift between minutes, so each setup is compared with the others measured
+# next to it, and the medians are reported.
 PAIR_SESSIONS="${PAIR_SESSIONS:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}"
-serve 18203 pg-a "$PG" "$PAIR_SESSIONS"; a=$served
-serve 18204 pg-b "$PG" "$PAIR_SESSIONS"; b=$served
-wrk_rps 18203 16 >"$tmp/rps.a" & w1=$!
-wrk_rps 18204 16 >"$tmp/rps.b" & w2=$!
-wait $w1 $w2
-two=$(python3 -c "print(round($(cat "$tmp/rps.a") + $(cat "$tmp/rps.b"), 2))")
-echo "| two replicas, PostgreSQL (16 connections each, summed) | $two | | | |"
+ROUNDS="${ROUNDS:-3}"
+sqlites=(); singles=(); pairs=()
+for round in $(seq 1 "$ROUNDS"); do
+  serve 18201 sqlite; a=$served
+  wrk_row "one replica, SQLite (round $round)" 18201
+  sqlites+=("$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk")")
+  stop $a
+  serve 18202 pg-one "$PG"; a=$served
+  wrk_row "one replica, PostgreSQL (round $round)" 18202
+  singles+=("$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk")")
+  stop $a
+  serve 18203 pg-a "$PG" "$PAIR_SESSIONS"; a=$served
+  serve 18204 pg-b "$PG" "$PAIR_SESSIONS"; b=$served
+  wrk_rps 18203 16 >"$tmp/rps.a" & w1=$!
+  wrk_rps 18204 16 >"$tmp/rps.b" & w2=$!
+  wait $w1 $w2
+  pairs+=("$(python3 -c "print(round($(cat "$tmp/rps.a") + $(cat "$tmp/rps.b"), 2))")")
+  echo "| two replicas, PostgreSQL (round $round; 16 connections each, summed) | ${pairs[-1]} | | | |"
+  [ "$round" = "$ROUNDS" ] || stop $a $b
+done
+python3 -c "
+import statistics, sys
+lite, one, two = (list(map(float, x.split())) for x in sys.argv[1:4])
+m = statistics.median
+def per_round(a, b): return ', '.join('%+.1f%%' % (100 * (y / x - 1)) for x, y in zip(a, b))
+print()
+print('Medians of %d rounds (requests/s): one replica on SQLite %.1f, on PostgreSQL %.1f, two on PostgreSQL %.1f' % (len(one), m(lite), m(one), m(two)))
+print('PostgreSQL against SQLite, one replica: %+.1f%% (per round %s)' % (100 * (m(one) / m(lite) - 1), per_round(lite, one)))
+print('Two replicas against one, PostgreSQL: %+.1f%% (per round %s)' % (100 * (m(two) / m(one) - 1), per_round(one, two)))
+" "${sqlites[*]}" "${singles[*]}" "${pairs[*]}"
 
 # The open-loop capacity: the highest rate (steps of 20%, 15 s each) answered with no error and
 # a p99 under 250 ms, with the generator on the same cores as everything else.
