@@ -77,6 +77,7 @@ pub struct ServiceConfig {
     pub replicas: ReplicaSettings,
     pub retention: RetentionSettings,
     pub sync: SyncSettings,
+    pub answers: AnswerSettings,
     pub cors: CorsConfig,
 }
 
@@ -96,6 +97,7 @@ impl Default for ServiceConfig {
             replicas: ReplicaSettings::default(),
             retention: RetentionSettings::default(),
             sync: SyncSettings::default(),
+            answers: AnswerSettings::default(),
             cors: CorsConfig::default(),
         }
     }
@@ -283,6 +285,24 @@ impl Default for ReplicaSettings {
     }
 }
 
+/// How long a question may wait for an embedding session before the service says it is busy.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnswerSettings {
+    /// A replica asked more than its cores can answer would otherwise queue without bound,
+    /// every customer waiting longer and memory growing; past this wait the question gets 503
+    /// `unavailable` with `Retry-After`, and a load balancer can send it elsewhere. 0: no limit.
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        Self {
+            queue_timeout_ms: 2_000,
+        }
+    }
+}
+
 /// When the brands' website sources are synced.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -414,6 +434,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("ASKDESK_RETENTION_INTERVAL_MS", "retention.interval_ms"),
     ("ASKDESK_SYNC_CHECK_INTERVAL_MS", "sync.check_interval_ms"),
+    (
+        "ASKDESK_ANSWERS_QUEUE_TIMEOUT_MS",
+        "answers.queue_timeout_ms",
+    ),
     ("ASKDESK_CORS_ALLOW_SAME_ORIGIN", "cors.allow_same_origin"),
 ];
 

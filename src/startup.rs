@@ -39,7 +39,9 @@ pub fn load_pipeline(config: &ServiceConfig) -> anyhow::Result<Pipeline> {
             config.knowledge.display()
         );
     }
-    let pipeline = engine.pipeline();
+    let pipeline = engine
+        .pipeline()
+        .with_queue_timeout(Duration::from_millis(config.answers.queue_timeout_ms));
     Ok(
         match engine::generator(&config.llm, std::path::Path::new("prompts"))? {
             Some(generator) => pipeline.with_generator(generator),

@@ -133,8 +133,27 @@ pub enum AnswerError {
     UnknownTenant(String),
     #[error("retrieval failed: {0}")]
     Retrieval(#[from] RetrieveError),
+    /// Every embedding session stayed busy for the pipeline's queue timeout.
+    #[error("every answer slot stayed busy for {0} ms")]
+    Busy(u64),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A retrieval slot, waited for in turn; [`AnswerError::Busy`] when none came free within
+/// `limit`.
+async fn wait_for_slot(
+    slots: &Arc<tokio::sync::Semaphore>,
+    limit: Option<std::time::Duration>,
+) -> Result<tokio::sync::OwnedSemaphorePermit, AnswerError> {
+    let acquire = Arc::clone(slots).acquire_owned();
+    let permit = match limit {
+        Some(limit) => tokio::time::timeout(limit, acquire)
+            .await
+            .map_err(|_| AnswerError::Busy(limit.as_millis() as u64))?,
+        None => acquire.await,
+    };
+    permit.map_err(|e| AnswerError::Internal(e.to_string()))
 }
 
 /// Passages retrieved per question.
@@ -155,6 +174,8 @@ pub struct Pipeline {
     /// request late together, and the sessions' mutexes are not fair, so the unlucky waited
     /// longest. A fair queue keeps the tail latency close to the median (README, "Speed").
     retrieval_slots: Arc<tokio::sync::Semaphore>,
+    /// The longest a question waits for a slot (None: no limit).
+    queue_timeout: Option<std::time::Duration>,
 }
 
 /// In LLM mode, a failed model call falls back to the extractive answer when its confidence
@@ -175,12 +196,20 @@ impl Pipeline {
                 .expect("the shipped rules/answerability.json is valid (unit-tested)"),
             generator: None,
             retrieval_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            queue_timeout: None,
         }
     }
 
     /// Switches to LLM mode: answers are written by the model from the retrieved passages.
     pub fn with_generator(mut self, generator: Generator) -> Self {
         self.generator = Some(generator);
+        self
+    }
+
+    /// Bounds how long a question waits for a retrieval slot ([`AnswerError::Busy`] after
+    /// that); a zero duration means no limit.
+    pub fn with_queue_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.queue_timeout = (!timeout.is_zero()).then_some(timeout);
         self
     }
 
@@ -301,10 +330,7 @@ impl Pipeline {
         let retriever = Arc::clone(&self.retriever);
         let (tenant_id, query) = (tenant.to_string(), addressed_to_support(&standalone));
         let message = crate::knowledge::without_brand(question.as_str(), &config.name);
-        let slot = Arc::clone(&self.retrieval_slots)
-            .acquire_owned()
-            .await
-            .map_err(|e| AnswerError::Internal(e.to_string()))?;
+        let slot = wait_for_slot(&self.retrieval_slots, self.queue_timeout).await?;
         let (hits, query_vector, message_vector) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let (hits, query_vector) =
@@ -657,6 +683,24 @@ fn ms(since: Instant) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_question_waits_for_a_slot_only_as_long_as_the_limit() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let limit = Some(std::time::Duration::from_millis(20));
+        let held = wait_for_slot(&slots, limit).await.expect("a free slot");
+        let busy = wait_for_slot(&slots, limit).await.err();
+        assert!(matches!(busy, Some(AnswerError::Busy(20))), "{busy:?}");
+        // Without a limit the question waits until the slot is given back.
+        let waiting = tokio::spawn({
+            let slots = Arc::clone(&slots);
+            async move { wait_for_slot(&slots, None).await.is_ok() }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(held);
+        assert!(waiting.await.unwrap());
+    }
 
     #[test]
     fn names_match_the_json_names() {

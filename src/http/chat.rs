@@ -74,6 +74,7 @@ pub struct ChatResponse {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid message, history or email", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+        (status = 503, description = "Overloaded or the database unreachable (see Retry-After)", body = ErrorBody),
     )
 )]
 pub async fn chat(

@@ -124,8 +124,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// When a client should retry after the database was unreachable: long enough for a
-/// connection to come back, short enough that a customer waits only a moment.
+/// When a client should retry after the database was unreachable or the replica overloaded:
+/// long enough for a connection or a free slot to come back, short enough that a customer
+/// waits only a moment.
 const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 5;
 
 impl From<crate::store::StoreError> for ApiError {
@@ -148,6 +149,10 @@ impl From<crate::answer::AnswerError> for ApiError {
         match e {
             AnswerError::Request(e) => ApiError::Invalid(e.to_string()),
             AnswerError::UnknownTenant(t) => ApiError::NotFound(format!("unknown tenant {t:?}")),
+            AnswerError::Busy(waited_ms) => {
+                tracing::warn!(waited_ms, "no answer slot came free: overloaded");
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -224,6 +229,10 @@ mod tests {
         let response = ApiError::from(lost).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "5");
+
+        let busy = ApiError::from(crate::answer::AnswerError::Busy(2000)).into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[axum::http::header::RETRY_AFTER], "5");
 
         let broken = ApiError::from(StoreError::from(sqlx::Error::Protocol("bad".into())));
         assert!(matches!(broken, ApiError::Internal(_)));

@@ -260,6 +260,7 @@ pub async fn models(_: RequireApiKey, State(state): State<AppState>) -> Json<Mod
         (status = 415, description = "The body is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "Invalid messages (`invalid_input`), or a field askdesk does not do: `n` above 1, `tools`, `tool_choice`, `functions`, a non-text `response_format` (`unsupported_parameter`)", body = ErrorBody),
         (status = 429, description = "Rate limited (see Retry-After)", body = ErrorBody),
+        (status = 503, description = "Overloaded or the database unreachable (see Retry-After)", body = ErrorBody),
     )
 )]
 pub async fn chat_completions(

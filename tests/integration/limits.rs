@@ -113,3 +113,58 @@ fn a_tenants_answer_budget_applies_across_clients() {
     // Reading the brand's config is not an answer.
     assert_eq!(config_from(&app, "203.0.113.3").status, 200);
 }
+
+/// A replica asked more than it can answer sheds what waits too long for an answer slot with
+/// 503 `unavailable` and `Retry-After`, answers the rest, and answers normally once the burst
+/// is over.
+#[test]
+fn questions_that_wait_too_long_for_a_slot_get_503_and_the_rest_are_answered() {
+    let overloadable = askdesk::engine::open(
+        &askdesk::engine::EngineOptions::new(crate::helpers::repo_root().join("knowledge"), None),
+        crate::helpers::embedder(),
+        None,
+    )
+    .unwrap()
+    .pipeline()
+    .with_queue_timeout(std::time::Duration::from_millis(1));
+    let app = crate::app::spawn_app_with(std::sync::Arc::new(overloadable));
+    let replies: Vec<(u16, Option<String>, serde_json::Value)> = app.runtime.block_on(async {
+        let client = crate::helpers::http_client();
+        let sends = (0..48).map(|i| {
+            let request = client
+                .post(format!("{}/api/v1/chat", app.base))
+                .json(&json!({
+                    "tenant": "fictart",
+                    "message": format!("how do I export my artwork number {i}"),
+                }));
+            async move {
+                let r = request.send().await.unwrap();
+                let retry_after = r
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
+                (r.status().as_u16(), retry_after, r.json().await.unwrap())
+            }
+        });
+        futures_util::future::join_all(sends).await
+    });
+    let shed: Vec<_> = replies.iter().filter(|(s, ..)| *s == 503).collect();
+    assert!(
+        replies.iter().all(|(s, ..)| *s == 200 || *s == 503),
+        "{replies:?}"
+    );
+    assert!(
+        !shed.is_empty(),
+        "48 questions at once on one session, none shed"
+    );
+    assert!(shed.len() < replies.len(), "every question shed");
+    for (_, retry_after, body) in shed {
+        assert_eq!(retry_after.as_deref(), Some("5"));
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    }
+    let (status, body) = app.post(
+        "/api/v1/chat",
+        &json!({"tenant": "fictart", "message": "how do I export my artwork"}),
+    );
+    assert_eq!(status, 200, "{body}");
+}
