@@ -1,7 +1,8 @@
 //! An open-loop load generator for the soak run (`scripts/bench-replicas.sh`): sends chat turns
 //! at a fixed rate, spread over one or more replicas, whatever their latency (a closed loop
 //! such as wrk slows down with the server and hides a growing tail), and prints one JSON line
-//! per interval and a summary.
+//! per interval and a summary. A 503 is counted as `shed` (the replica refused a question it
+//! could not answer in time, as it does when overloaded), apart from other `errors`.
 //!
 //! `cargo run --release --example load -- --rate 80 --seconds 600 --interval 60 URL...`
 
@@ -23,6 +24,7 @@ const QUESTIONS: &[&str] = &[
 #[derive(Default)]
 struct Window {
     latencies_ms: Vec<f64>,
+    shed: u64,
     errors: u64,
 }
 
@@ -39,6 +41,7 @@ fn summary(window: &Window) -> serde_json::Value {
     sorted.sort_by(f64::total_cmp);
     serde_json::json!({
         "ok": sorted.len(),
+        "shed": window.shed,
         "errors": window.errors,
         "p50_ms": percentile(&sorted, 50.0),
         "p99_ms": percentile(&sorted, 99.0),
@@ -91,17 +94,20 @@ async fn main() {
         let (http, totals, window) = (client.clone(), Arc::clone(&all), Arc::clone(&current));
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
-            let ok = match http.post(&url).json(&body).send().await {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
+            let status = match http.post(&url).json(&body).send().await {
+                Ok(r) => {
+                    let status = r.status();
+                    r.bytes().await.ok().map(|_| status)
+                }
+                Err(_) => None,
             };
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             for counts in [&totals, &window] {
                 let mut w = counts.lock().unwrap();
-                if ok {
-                    w.latencies_ms.push(ms);
-                } else {
-                    w.errors += 1;
+                match status {
+                    Some(s) if s.is_success() => w.latencies_ms.push(ms),
+                    Some(reqwest::StatusCode::SERVICE_UNAVAILABLE) => w.shed += 1,
+                    _ => w.errors += 1,
                 }
             }
         }));

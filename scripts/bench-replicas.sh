@@ -7,9 +7,9 @@
 #     with PAIR_SESSIONS embedding sessions, default half the cores), in turn, ROUNDS times;
 #  2. a soak: SOAK seconds (default 600) on two replicas at 80% of their measured capacity, with
 #     the open-loop generator of examples/load.rs (fixed rate, so a growing tail shows instead of
-#     slowing the client down): errors, p50/p99 per minute and each replica's RSS after the
-#     first minute and at the end; and one replica at 80% of its own capacity for 60 s, the p99
-#     the soak's is compared with.
+#     slowing the client down): shed (503) and other errors, p50/p99 per minute and each
+#     replica's RSS after the first minute and at the end; and one replica at 80% of its own
+#     capacity for 60 s, the p99 the soak's is compared with.
 # Needs PostgreSQL (PGURL, default postgres://postgres@127.0.0.1:5432/test) with psql, and a
 # release build (`make bench-replicas` does the build).
 set -euo pipefail
