@@ -41,13 +41,14 @@ serve() {
   wait_ready "$1"
 }
 stop() { kill -INT "$@"; wait "$@" 2>/dev/null || true; }
+rps() { awk '/Requests\/sec/ {print $2}' "$1"; } # WRK_OUTPUT
 wrk_rps() { # PORT CONNECTIONS
   wrk -t1 -c"$2" -d"$DURATION" --latency -s "$SHARED/peer/chat.lua" "http://127.0.0.1:$1" >"$tmp/wrk.$1"
-  awk '/Requests\/sec/ {print $2}' "$tmp/wrk.$1"
+  rps "$tmp/wrk.$1"
 }
 wrk_row() { # NAME PORT
   wrk -t2 -c32 -d"$DURATION" --latency -s "$SHARED/peer/chat.lua" "http://127.0.0.1:$2" >"$tmp/wrk"
-  echo "| $1 | $(awk '/Requests\/sec/ {print $2}' "$tmp/wrk") | $(awk '$1=="50%" {print $2}' "$tmp/wrk") | $(awk '$1=="99%" {print $2}' "$tmp/wrk") | $(grep -c 'Non-2xx\|Socket errors' "$tmp/wrk" || true) |"
+  echo "| $1 | $(rps "$tmp/wrk") | $(awk '$1=="50%" {print $2}' "$tmp/wrk") | $(awk '$1=="99%" {print $2}' "$tmp/wrk") | $(grep -c 'Non-2xx\|Socket errors' "$tmp/wrk" || true) |"
 }
 
 echo "## Throughput (wrk, $DURATION each)"
@@ -62,11 +63,11 @@ sqlites=(); singles=(); pairs=()
 for round in $(seq 1 "$ROUNDS"); do
   serve 18201 sqlite; a=$served
   wrk_row "one replica, SQLite (round $round)" 18201
-  sqlites+=("$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk")")
+  sqlites+=("$(rps "$tmp/wrk")")
   stop $a
   serve 18202 pg-one "$PG"; a=$served
   wrk_row "one replica, PostgreSQL (round $round)" 18202
-  singles+=("$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk")")
+  singles+=("$(rps "$tmp/wrk")")
   stop $a
   serve 18203 pg-a "$PG" "$PAIR_SESSIONS"; a=$served
   serve 18204 pg-b "$PG" "$PAIR_SESSIONS"; b=$served

@@ -68,7 +68,7 @@ pub fn spawn_app_stoppable(
 /// pipeline (and so indexes) of its own.
 pub fn spawn_app_on(knowledge: &Path) -> App {
     spawn_with(
-        own_pipeline(knowledge),
+        Arc::new(own_pipeline(knowledge)),
         knowledge.to_path_buf(),
         RateLimitConfig::off(),
         None,
@@ -81,7 +81,7 @@ pub fn spawn_app_on(knowledge: &Path) -> App {
 /// folder and SMTP server, serving (and re-indexing from) `knowledge`.
 pub fn spawn_replica(knowledge: &Path, database_url: &str) -> App {
     spawn_with(
-        own_pipeline(knowledge),
+        Arc::new(own_pipeline(knowledge)),
         knowledge.to_path_buf(),
         RateLimitConfig::off(),
         Some(database_url),
@@ -90,10 +90,11 @@ pub fn spawn_replica(knowledge: &Path, database_url: &str) -> App {
     .0
 }
 
-fn own_pipeline(knowledge: &Path) -> Arc<Pipeline> {
+/// A pipeline of its own over `knowledge` (indexes not shared with other tests' apps).
+pub fn own_pipeline(knowledge: &Path) -> Pipeline {
     let options = askdesk::engine::EngineOptions::new(knowledge, None);
     let engine = askdesk::engine::open(&options, crate::helpers::embedder(), None).unwrap();
-    Arc::new(engine.pipeline())
+    engine.pipeline()
 }
 
 /// The test service's configuration: port 0 on loopback, a data folder of its own (its SQLite

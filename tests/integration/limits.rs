@@ -1,11 +1,14 @@
 //! Rate limits on the real service: per client IP on the public API, per tenant on answers,
 //! refused with 429, `Retry-After` and the one error shape.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use askdesk::config::RateLimitConfig;
 use serde_json::json;
 
 use crate::answers::pipeline;
-use crate::app::{spawn_app_limited, App, Reply};
+use crate::app::{own_pipeline, spawn_app_limited, spawn_app_with, App, Reply};
 
 /// One a minute: a refused request stays refused for the whole test, however slow the machine.
 fn tight(per_ip_burst: u32, per_tenant_burst: u32) -> RateLimitConfig {
@@ -119,15 +122,9 @@ fn a_tenants_answer_budget_applies_across_clients() {
 /// is over.
 #[test]
 fn questions_that_wait_too_long_for_a_slot_get_503_and_the_rest_are_answered() {
-    let overloadable = askdesk::engine::open(
-        &askdesk::engine::EngineOptions::new(crate::helpers::repo_root().join("knowledge"), None),
-        crate::helpers::embedder(),
-        None,
-    )
-    .unwrap()
-    .pipeline()
-    .with_queue_timeout(std::time::Duration::from_millis(1));
-    let app = crate::app::spawn_app_with(std::sync::Arc::new(overloadable));
+    let overloadable = own_pipeline(&crate::helpers::repo_root().join("knowledge"))
+        .with_queue_timeout(Duration::from_millis(1));
+    let app = spawn_app_with(Arc::new(overloadable));
     let replies: Vec<(u16, Option<String>, serde_json::Value)> = app.runtime.block_on(async {
         let client = crate::helpers::http_client();
         let sends = (0..48).map(|i| {
